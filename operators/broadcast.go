@@ -1,0 +1,97 @@
+package operators
+
+import (
+	"sync"
+	"sync/atomic"
+)
+
+// ring keeps the last n records.
+type ring struct {
+	mu   sync.Mutex
+	buf  []*Record
+	next int
+	full bool
+}
+
+func newRing(n int) *ring { return &ring{buf: make([]*Record, n)} }
+
+func (r *ring) add(rows []*Record) {
+	r.mu.Lock()
+	for _, row := range rows {
+		r.buf[r.next] = row
+		r.next++
+		if r.next == len(r.buf) {
+			r.next, r.full = 0, true
+		}
+	}
+	r.mu.Unlock()
+}
+
+func (r *ring) snapshot() []*Record {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.full {
+		return append([]*Record(nil), r.buf[:r.next]...)
+	}
+	out := make([]*Record, 0, len(r.buf))
+	out = append(out, r.buf[r.next:]...)
+	return append(out, r.buf[:r.next]...)
+}
+
+// recentRows is how many output rows a statement keeps for new subscribers.
+const recentRows = 256
+
+// broadcast fans a statement's output out to live subscribers (SSE).
+type broadcast struct {
+	mu      sync.RWMutex
+	subs    map[*Subscription]struct{}
+	recent  *ring
+	dropped atomic.Uint64
+}
+
+func newBroadcast() *broadcast {
+	return &broadcast{subs: map[*Subscription]struct{}{}, recent: newRing(recentRows)}
+}
+
+// Subscription is one follower of a statement's output.
+type Subscription struct {
+	C       <-chan *Record
+	c       chan *Record
+	b       *broadcast
+	Dropped atomic.Uint64
+}
+
+func (b *broadcast) subscribe(buffer int) *Subscription {
+	if buffer <= 0 {
+		buffer = 1024
+	}
+	c := make(chan *Record, buffer)
+	s := &Subscription{C: c, c: c, b: b}
+	b.mu.Lock()
+	b.subs[s] = struct{}{}
+	b.mu.Unlock()
+	return s
+}
+
+// Close ends the subscription.
+func (s *Subscription) Close() {
+	s.b.mu.Lock()
+	delete(s.b.subs, s)
+	s.b.mu.Unlock()
+}
+
+func (b *broadcast) publish(rows []*Record) {
+	b.recent.add(rows)
+	b.mu.RLock()
+	for s := range b.subs {
+		for _, r := range rows {
+			select {
+			case s.c <- r:
+			default:
+				s.Dropped.Add(1)
+				b.dropped.Add(1)
+			}
+		}
+	}
+	b.mu.RUnlock()
+}

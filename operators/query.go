@@ -1,0 +1,149 @@
+package operators
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"time"
+)
+
+// Query is a running statement: its own goroutine reads batches from its
+// source stream, runs the operator chain and hands output rows to
+// subscribers, sinks and the INSERT INTO stream.
+type Query struct {
+	rt       *Runtime
+	spec     *QuerySpec
+	op       Operator
+	counters Counters
+	in       chan []*Record
+	stop     chan struct{}
+	done     chan struct{}
+	source   *stream
+	target   *stream
+	results  *broadcast
+	sinks    []*sinkRunner
+	started  time.Time
+	stopped  atomic.Bool
+	stateSize atomic.Int64
+}
+
+// Spec is the compiled statement.
+func (q *Query) Spec() *QuerySpec { return q.spec }
+
+// QueryStats are a statement's counters.
+type QueryStats struct {
+	In        uint64       `json:"events_in"`
+	Out       uint64       `json:"rows_out"`
+	Late      uint64       `json:"late_events"`
+	Errors    uint64       `json:"errors"`
+	StateSize int          `json:"state_size"`
+	Queued    int          `json:"queued_batches"`
+	Dropped   uint64       `json:"subscriber_drops"`
+	Started   time.Time    `json:"started"`
+	Sinks     []SinkStatus `json:"sinks"`
+}
+
+// Stats reads the counters. StateSize is read racily on purpose: it is a gauge.
+func (q *Query) Stats() QueryStats {
+	st := QueryStats{
+		In:      q.counters.In.Load(),
+		Out:     q.counters.Out.Load(),
+		Late:    q.counters.Late.Load(),
+		Errors:  q.counters.Errors.Load(),
+		Queued:  len(q.in),
+		Dropped: q.results.dropped.Load(),
+		Started: q.started,
+	}
+	st.StateSize = int(q.stateSize.Load())
+	for _, s := range q.sinks {
+		st.Sinks = append(st.Sinks, s.status())
+	}
+	return st
+}
+
+// Status is "running", or "degraded: …" naming sinks that are not configured
+// or failing. A statement with an unconfigured sink still runs.
+func (q *Query) Status() string {
+	for _, s := range q.sinks {
+		if st := s.status(); st.State != "ok" {
+			return "degraded: sink " + s.decl.Type + " " + st.State
+		}
+	}
+	return "running"
+}
+
+func (q *Query) run() {
+	defer close(q.done)
+	ticker := time.NewTicker(q.rt.cfg.TickInterval)
+	defer ticker.Stop()
+	emit := q.emit
+	for {
+		select {
+		case batch := <-q.in:
+			q.counters.In.Add(uint64(len(batch)))
+			q.op.Process(batch, emit)
+		case <-ticker.C:
+			q.op.Tick(q.rt.cfg.Now(), emit)
+			q.stateSize.Store(int64(q.op.StateSize()))
+		case <-q.stop:
+			// The source no longer sends here: finish what is queued.
+			for {
+				select {
+				case batch := <-q.in:
+					q.counters.In.Add(uint64(len(batch)))
+					q.op.Process(batch, emit)
+				default:
+					q.closeSinks()
+					return
+				}
+			}
+		}
+	}
+}
+
+func (q *Query) emit(rows []*Record) {
+	if len(rows) == 0 {
+		return
+	}
+	q.counters.Out.Add(uint64(len(rows)))
+	q.results.publish(rows)
+	for _, s := range q.sinks {
+		if err := s.write(rows); err != nil {
+			q.counters.Errors.Add(uint64(len(rows)))
+		}
+	}
+	if q.target != nil {
+		batch := make([]*Record, len(rows))
+		copy(batch, rows)
+		if !q.target.put(batch, q.stop) {
+			q.counters.Errors.Add(uint64(len(rows)))
+		}
+	}
+}
+
+func (q *Query) closeSinks() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, s := range q.sinks {
+		s.close(ctx)
+	}
+}
+
+// stopAndWait is called once the source no longer sends to q.
+func (q *Query) stopAndWait() {
+	if q.stopped.CompareAndSwap(false, true) {
+		close(q.stop)
+	}
+	<-q.done
+}
+
+// FlushSinks waits until every sink acknowledged what it was given.
+func (q *Query) FlushSinks(ctx context.Context) error {
+	var errs []error
+	for _, s := range q.sinks {
+		if s.sink != nil {
+			errs = append(errs, s.sink.Flush(ctx))
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,299 @@
+package operators
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+)
+
+// RuntimeConfig sizes the runtime. Zero values mean the defaults.
+type RuntimeConfig struct {
+	Env          *Env
+	QueueSize    int           // batches a stream queues before ingest gets ErrBackpressure (256)
+	QueryQueue   int           // batches a statement queues before its stream waits (64)
+	TickInterval time.Duration // how often statements see the wall clock (100ms)
+	Now          func() int64  // wall clock in ms; tests may replace it
+}
+
+// Runtime holds the streams and the running statements.
+type Runtime struct {
+	cfg RuntimeConfig
+	env *Env
+
+	mu      sync.Mutex
+	streams map[string]*stream
+	queries map[string]*Query
+	results map[string]*broadcast // by statement name, so subscribers survive a replace
+}
+
+// NewRuntime starts an empty runtime.
+func NewRuntime(cfg RuntimeConfig) *Runtime {
+	if cfg.QueueSize <= 0 {
+		cfg.QueueSize = 256
+	}
+	if cfg.QueryQueue <= 0 {
+		cfg.QueryQueue = 64
+	}
+	if cfg.TickInterval <= 0 {
+		cfg.TickInterval = 100 * time.Millisecond
+	}
+	if cfg.Now == nil {
+		cfg.Now = func() int64 { return time.Now().UnixMilli() }
+	}
+	env := cfg.Env
+	if env == nil {
+		env = &Env{}
+	}
+	rt := &Runtime{cfg: cfg, env: env, streams: map[string]*stream{}, queries: map[string]*Query{}, results: map[string]*broadcast{}}
+	env.Emit = func(name string, recs []*Record) error { return rt.stream(name).offer(recs) }
+	return rt
+}
+
+// Env is the environment plugins see.
+func (rt *Runtime) Env() *Env { return rt.env }
+
+// Now is the runtime's wall clock in ms.
+func (rt *Runtime) Now() int64 { return rt.cfg.Now() }
+
+func (rt *Runtime) stream(name string) *stream {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	return rt.streamLocked(name)
+}
+
+func (rt *Runtime) streamLocked(name string) *stream {
+	s, ok := rt.streams[name]
+	if !ok {
+		s = newStream(name, rt.cfg.QueueSize)
+		rt.streams[name] = s
+	}
+	return s
+}
+
+// Ingest queues a batch on a stream without waiting. It returns
+// ErrBackpressure when the stream's queue is full; nothing is queued then.
+func (rt *Runtime) Ingest(streamName string, batch []*Record) error {
+	if len(batch) == 0 {
+		return nil
+	}
+	return rt.stream(streamName).offer(batch)
+}
+
+// Streams lists every stream, sorted by name.
+func (rt *Runtime) Streams() []StreamStats {
+	rt.mu.Lock()
+	ss := make([]*stream, 0, len(rt.streams))
+	for _, s := range rt.streams {
+		ss = append(ss, s)
+	}
+	rt.mu.Unlock()
+	out := make([]StreamStats, len(ss))
+	for i, s := range ss {
+		out[i] = s.stats()
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// StreamTail returns a sample of a stream's most recent records.
+func (rt *Runtime) StreamTail(name string) []*Record {
+	rt.mu.Lock()
+	s, ok := rt.streams[name]
+	rt.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	return s.tail.snapshot()
+}
+
+// Query finds a running statement by name.
+func (rt *Runtime) Query(name string) (*Query, bool) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	q, ok := rt.queries[name]
+	return q, ok
+}
+
+// Queries lists the running statements, sorted by name.
+func (rt *Runtime) Queries() []*Query {
+	rt.mu.Lock()
+	out := make([]*Query, 0, len(rt.queries))
+	for _, q := range rt.queries {
+		out = append(out, q)
+	}
+	rt.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].spec.Name < out[j].spec.Name })
+	return out
+}
+
+// ErrExists and ErrNotFound are returned by Deploy, Replace and Delete.
+var (
+	ErrExists   = errors.New("a statement with that name is already deployed")
+	ErrNotFound = errors.New("no statement with that name")
+)
+
+// Deploy starts a compiled statement.
+func (rt *Runtime) Deploy(spec *QuerySpec) (*Query, error) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if _, dup := rt.queries[spec.Name]; dup {
+		return nil, fmt.Errorf("deploy %q: %w", spec.Name, ErrExists)
+	}
+	if err := rt.checkCycleLocked(spec, ""); err != nil {
+		return nil, err
+	}
+	q := rt.newQueryLocked(spec)
+	rt.queries[spec.Name] = q
+	q.source.swap(nil, q)
+	go q.run()
+	return q, nil
+}
+
+// Replace swaps a running statement for a new version without a restart.
+// Window and session state move over when both have the same state shape;
+// kept says whether they did.
+func (rt *Runtime) Replace(spec *QuerySpec) (q *Query, kept bool, err error) {
+	rt.mu.Lock()
+	old, ok := rt.queries[spec.Name]
+	if !ok {
+		rt.mu.Unlock()
+		return nil, false, fmt.Errorf("replace %q: %w", spec.Name, ErrNotFound)
+	}
+	if err := rt.checkCycleLocked(spec, spec.Name); err != nil {
+		rt.mu.Unlock()
+		return nil, false, err
+	}
+	q = rt.newQueryLocked(spec)
+	rt.queries[spec.Name] = q
+	rt.mu.Unlock()
+
+	// Batches go to the new statement from here on; the old one finishes
+	// what it already has, then hands over its state.
+	if old.source == q.source {
+		q.source.swap(old, q)
+	} else {
+		old.source.swap(old, nil)
+		q.source.swap(nil, q)
+	}
+	old.stopAndWait()
+	kept = spec.StateShape != "" && spec.StateShape == old.spec.StateShape
+	if kept {
+		if sc, ok := q.op.(StateCopier); ok {
+			sc.CopyState(old.op)
+		} else {
+			kept = false
+		}
+	}
+	go q.run()
+	return q, kept, nil
+}
+
+// Delete stops a statement and flushes its sinks.
+func (rt *Runtime) Delete(name string) error {
+	rt.mu.Lock()
+	q, ok := rt.queries[name]
+	if ok {
+		delete(rt.queries, name)
+	}
+	rt.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("delete %q: %w", name, ErrNotFound)
+	}
+	q.source.swap(q, nil)
+	q.stopAndWait()
+	return nil
+}
+
+// Close stops every statement, letting each finish its queued batches and
+// flush its sinks.
+func (rt *Runtime) Close() {
+	for _, q := range rt.Queries() {
+		_ = rt.Delete(q.spec.Name)
+	}
+}
+
+// checkCycleLocked refuses a statement whose INSERT INTO would feed its own
+// source, which would deadlock the bounded queues.
+func (rt *Runtime) checkCycleLocked(spec *QuerySpec, replacing string) error {
+	if spec.Target == "" {
+		return nil
+	}
+	edges := map[string][]string{}
+	for name, q := range rt.queries {
+		if name != replacing && q.spec.Target != "" {
+			edges[q.spec.Source] = append(edges[q.spec.Source], q.spec.Target)
+		}
+	}
+	edges[spec.Source] = append(edges[spec.Source], spec.Target)
+	seen := map[string]bool{}
+	var reaches func(from string) bool
+	reaches = func(from string) bool {
+		if from == spec.Source {
+			return true
+		}
+		if seen[from] {
+			return false
+		}
+		seen[from] = true
+		for _, to := range edges[from] {
+			if reaches(to) {
+				return true
+			}
+		}
+		return false
+	}
+	if reaches(spec.Target) {
+		return fmt.Errorf("statement %q: INSERT INTO %s would feed back into its own source stream %s", spec.Name, spec.Target, spec.Source)
+	}
+	return nil
+}
+
+func (rt *Runtime) newQueryLocked(spec *QuerySpec) *Query {
+	q := &Query{
+		rt:      rt,
+		spec:    spec,
+		in:      make(chan []*Record, rt.cfg.QueryQueue),
+		stop:    make(chan struct{}),
+		done:    make(chan struct{}),
+		source:  rt.streamLocked(spec.Source),
+		started: time.Now(),
+	}
+	if spec.Target != "" {
+		q.target = rt.streamLocked(spec.Target)
+	}
+	q.op = spec.Build(&q.counters)
+	q.results = rt.results[spec.Name]
+	if q.results == nil {
+		q.results = newBroadcast()
+		rt.results[spec.Name] = q.results
+	}
+	for _, d := range spec.Sinks {
+		q.sinks = append(q.sinks, newSinkRunner(spec.Name, d, rt.env))
+	}
+	return q
+}
+
+// Subscribe follows a statement's output rows by name; the subscription
+// survives replacement. Rows a slow subscriber cannot take are dropped for
+// that subscriber and counted in Dropped. recent rows are replayed first.
+func (rt *Runtime) Subscribe(name string, buffer int) (*Subscription, error) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if _, ok := rt.queries[name]; !ok {
+		return nil, fmt.Errorf("subscribe %q: %w", name, ErrNotFound)
+	}
+	return rt.results[name].subscribe(buffer), nil
+}
+
+// Recent returns a statement's most recent output rows, oldest first.
+func (rt *Runtime) Recent(name string) []*Record {
+	rt.mu.Lock()
+	b := rt.results[name]
+	rt.mu.Unlock()
+	if b == nil {
+		return nil
+	}
+	return b.recent.snapshot()
+}

@@ -1,0 +1,85 @@
+package operators
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+)
+
+// sinkRunner wraps one of a statement's sinks with its counters and status.
+type sinkRunner struct {
+	query    string
+	decl     SinkDecl
+	sink     Sink // nil when not configured or failed to start
+	env      *Env
+	writes   atomic.Uint64
+	failures atomic.Uint64
+
+	mu      sync.Mutex
+	state   string // "ok", "not configured (…)", "failed to start: …"
+	lastErr string
+}
+
+// SinkStatus is a sink's state for the API and metrics.
+type SinkStatus struct {
+	Type      string `json:"type"`
+	State     string `json:"state"`
+	Writes    uint64 `json:"writes"`
+	Failures  uint64 `json:"failures"`
+	LastError string `json:"last_error,omitempty"`
+}
+
+func newSinkRunner(query string, d SinkDecl, env *Env) *sinkRunner {
+	r := &sinkRunner{query: query, decl: d, env: env, state: "ok"}
+	p, ok := LookupSink(d.Type)
+	if !ok {
+		r.state = "unknown sink type"
+		return r
+	}
+	s, err := p.New(SinkConfig{Query: query, Args: d.Args, Env: env})
+	switch {
+	case errors.Is(err, ErrNotConfigured):
+		r.state = err.Error()
+	case err != nil:
+		r.state = "failed to start: " + err.Error()
+	default:
+		r.sink = s
+	}
+	return r
+}
+
+func (r *sinkRunner) write(rows []*Record) error {
+	if r.sink == nil {
+		return nil
+	}
+	if err := r.sink.Write(context.Background(), rows); err != nil {
+		r.failures.Add(uint64(len(rows)))
+		r.mu.Lock()
+		r.lastErr = err.Error()
+		r.mu.Unlock()
+		r.env.Log().Error("sink write failed", "query", r.query, "sink", r.decl.Type, "rows", len(rows), "err", err)
+		return fmt.Errorf("sink %s: %w", r.decl.Type, err)
+	}
+	r.writes.Add(uint64(len(rows)))
+	return nil
+}
+
+func (r *sinkRunner) close(ctx context.Context) {
+	if r.sink == nil {
+		return
+	}
+	if err := r.sink.Flush(ctx); err != nil {
+		r.env.Log().Error("sink flush failed", "query", r.query, "sink", r.decl.Type, "err", err)
+	}
+	if err := r.sink.Close(); err != nil {
+		r.env.Log().Error("sink close failed", "query", r.query, "sink", r.decl.Type, "err", err)
+	}
+}
+
+func (r *sinkRunner) status() SinkStatus {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return SinkStatus{Type: r.decl.Type, State: r.state, Writes: r.writes.Load(), Failures: r.failures.Load(), LastError: r.lastErr}
+}
