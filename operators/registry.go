@@ -19,6 +19,7 @@ var registry = struct {
 	aggregates  map[string]AggregateFunc
 	sinks       map[string]SinkPlugin
 	annotations map[string]AnnotationSpec
+	setups      []func(*Env) error
 }{
 	scalars:     map[string]ScalarFunc{},
 	aggregates:  map[string]AggregateFunc{},
@@ -225,6 +226,7 @@ type Env struct {
 	ESAPIKey     string
 	ESInsecure   bool // skip TLS verification
 	KafkaBrokers []string
+	GeoIPDB      string // MaxMind GeoIP2/GeoLite2 City database, optional
 	Logger       *slog.Logger
 	// Emit writes records into a stream (dead letters, chaining). Set by the runtime.
 	Emit func(stream string, recs []*Record) error
@@ -257,4 +259,26 @@ func (e *Env) DeadLetter(query, sink, reason string, rows []*Record) {
 	if err := e.Emit(DeadLetterStream, out); err != nil {
 		e.Log().Error("dead letter stream refused rows", "query", query, "sink", sink, "rows", len(rows), "err", fmt.Sprint(err))
 	}
+}
+
+// OnSetup registers a function run once the server's configuration is known
+// (open a GeoIP database, connect a lookup client). Register in init().
+func OnSetup(fn func(*Env) error) {
+	registry.Lock()
+	defer registry.Unlock()
+	registry.setups = append(registry.setups, fn)
+}
+
+// Setup runs every OnSetup function with the server's environment.
+func Setup(env *Env) error {
+	registry.RLock()
+	fns := append([]func(*Env) error(nil), registry.setups...)
+	registry.RUnlock()
+	var errs []error
+	for _, fn := range fns {
+		if err := fn(env); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
