@@ -134,6 +134,17 @@ type SinkConfig struct {
 	Query string            // the statement's name
 	Args  map[string]string // the @Sink annotation's arguments, without "type"
 	Env   *Env
+	// Columns are the names the statement's output rows carry, so a sink can
+	// refuse an argument naming a column that will never exist. Nil, or
+	// containing "*", when rows carry raw events whose fields are unknown.
+	Columns []string
+}
+
+// CountingSink is a sink that keeps delivery counters (rows buffered,
+// retries, rows sent to the dead-letter stream); the statement's status
+// shows them.
+type CountingSink interface {
+	Counters() map[string]uint64
 }
 
 // ArgSpec documents one annotation or sink argument.

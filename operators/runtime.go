@@ -270,7 +270,7 @@ func (rt *Runtime) newQueryLocked(spec *QuerySpec) *Query {
 		rt.results[spec.Name] = q.results
 	}
 	for _, d := range spec.Sinks {
-		q.sinks = append(q.sinks, newSinkRunner(spec.Name, d, rt.env))
+		q.sinks = append(q.sinks, newSinkRunner(spec.Name, d, spec.Columns, rt.env))
 	}
 	return q
 }

@@ -29,16 +29,18 @@ type SinkStatus struct {
 	Writes    uint64 `json:"writes"`
 	Failures  uint64 `json:"failures"`
 	LastError string `json:"last_error,omitempty"`
+	// Counters come from sinks that keep their own (see CountingSink).
+	Counters map[string]uint64 `json:"counters,omitempty"`
 }
 
-func newSinkRunner(query string, d SinkDecl, env *Env) *sinkRunner {
+func newSinkRunner(query string, d SinkDecl, columns []string, env *Env) *sinkRunner {
 	r := &sinkRunner{query: query, decl: d, env: env, state: "ok"}
 	p, ok := LookupSink(d.Type)
 	if !ok {
 		r.state = "unknown sink type"
 		return r
 	}
-	s, err := p.New(SinkConfig{Query: query, Args: d.Args, Env: env})
+	s, err := p.New(SinkConfig{Query: query, Args: d.Args, Env: env, Columns: columns})
 	switch {
 	case errors.Is(err, ErrNotConfigured):
 		r.state = err.Error()
@@ -80,6 +82,10 @@ func (r *sinkRunner) close(ctx context.Context) {
 
 func (r *sinkRunner) status() SinkStatus {
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	return SinkStatus{Type: r.decl.Type, State: r.state, Writes: r.writes.Load(), Failures: r.failures.Load(), LastError: r.lastErr}
+	st := SinkStatus{Type: r.decl.Type, State: r.state, Writes: r.writes.Load(), Failures: r.failures.Load(), LastError: r.lastErr}
+	r.mu.Unlock()
+	if c, ok := r.sink.(CountingSink); ok {
+		st.Counters = c.Counters()
+	}
+	return st
 }
