@@ -1,0 +1,81 @@
+package kafka
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"sluice/operators"
+)
+
+// ErrInvalid wraps every configuration error (the server answers 400).
+var ErrInvalid = errors.New("invalid kafka stream")
+
+// errNoBrokers is what every constructor returns when sluice has no Kafka.
+var errNoBrokers = fmt.Errorf("kafka %w: set --kafka-brokers", operators.ErrNotConfigured)
+
+// Start offsets for a group that has committed nothing yet.
+const (
+	StartEarliest = "earliest"
+	StartLatest   = "latest"
+)
+
+// Config describes one Kafka-backed stream.
+type Config struct {
+	Brokers []string
+	Topic   string
+	Group   string // consumer group; "sluice" when empty
+	Stream  string // the sluice stream records go to
+	// Start is where a group with no committed offset begins: "earliest"
+	// (the default, so events published before the first start are not
+	// missed) or "latest".
+	Start string
+	// EventTime makes each record's Arrival the Kafka message timestamp
+	// instead of the time sluice read it, so statements without
+	// @EventTime window by the Kafka timestamp.
+	EventTime bool
+
+	BatchSize int           // records per hand-on (1000)
+	BatchWait time.Duration // how long a partial batch waits for more (5ms)
+	// CommitInterval is how often offsets handed on are committed (1s).
+	// Negative disables it: a checkpointer then calls Commit with the
+	// positions its snapshot covers.
+	CommitInterval time.Duration
+	Logger         *slog.Logger
+}
+
+func (c *Config) normalize() error {
+	if len(c.Brokers) == 0 {
+		return errNoBrokers
+	}
+	if c.Topic == "" {
+		return fmt.Errorf("%w %q: topic is required", ErrInvalid, c.Stream)
+	}
+	if c.Stream == "" {
+		return fmt.Errorf("%w: stream name is required (topic %q)", ErrInvalid, c.Topic)
+	}
+	if c.Group == "" {
+		c.Group = "sluice"
+	}
+	switch c.Start {
+	case "":
+		c.Start = StartEarliest
+	case StartEarliest, StartLatest:
+	default:
+		return fmt.Errorf("%w %q: start must be %q or %q, not %q", ErrInvalid, c.Stream, StartEarliest, StartLatest, c.Start)
+	}
+	if c.BatchSize <= 0 {
+		c.BatchSize = 1000
+	}
+	if c.BatchWait <= 0 {
+		c.BatchWait = 5 * time.Millisecond
+	}
+	if c.CommitInterval == 0 {
+		c.CommitInterval = time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return nil
+}

@@ -1,0 +1,98 @@
+package kafka
+
+import (
+	"bytes"
+	"encoding/json"
+	"log/slog"
+	"strconv"
+
+	kafkago "github.com/segmentio/kafka-go"
+
+	"sluice/operators"
+)
+
+// The named Values every Kafka record carries next to its JSON Raw.
+const (
+	FieldKey       = "_kafka_key"       // string, NULL when the message has no key
+	FieldPartition = "_kafka_partition" // int
+	FieldOffset    = "_kafka_offset"    // int
+	FieldTimestamp = "_kafka_timestamp" // int, ms since the epoch; NULL when absent
+)
+
+// Schema is shared by every record a Kafka source emits.
+var Schema = operators.NewSchema(FieldKey, FieldPartition, FieldOffset, FieldTimestamp)
+
+const nFields = 4 // len(Schema.Names)
+
+// decoder turns fetched messages into records, one allocation of records
+// and one of values per batch rather than per message.
+type decoder struct {
+	eventTime bool
+	topic     string
+	stream    string
+	log       *slog.Logger
+}
+
+// decode splits msgs into records for the stream and dead letters for
+// messages that are not a JSON object. now is the arrival time in ms.
+func (d *decoder) decode(msgs []kafkago.Message, now int64) (recs, dead []*operators.Record) {
+	slab := make([]operators.Record, len(msgs))
+	vals := make([]operators.Value, len(msgs)*nFields)
+	recs = make([]*operators.Record, 0, len(msgs))
+	for i := range msgs {
+		m := &msgs[i]
+		if reason := notObject(m.Value); reason != "" {
+			dead = append(dead, d.deadLetter(m, reason, now))
+			continue
+		}
+		v := vals[i*nFields : (i+1)*nFields : (i+1)*nFields]
+		v[0] = keyValue(m.Key)
+		v[1] = operators.Int(int64(m.Partition))
+		v[2] = operators.Int(m.Offset)
+		arrival := now
+		if !m.Time.IsZero() {
+			ts := m.Time.UnixMilli()
+			v[3] = operators.Int(ts)
+			if d.eventTime {
+				arrival = ts
+			}
+		}
+		r := &slab[i]
+		*r = operators.Record{Arrival: arrival, Raw: m.Value, Schema: Schema, Values: v}
+		recs = append(recs, r)
+	}
+	return recs, dead
+}
+
+func keyValue(k []byte) operators.Value {
+	if k == nil {
+		return operators.Null()
+	}
+	return operators.Str(string(k))
+}
+
+// notObject says why a message value is not one JSON object, or "".
+func notObject(v []byte) string {
+	t := bytes.TrimLeft(v, " \t\r\n")
+	switch {
+	case len(t) == 0:
+		return "empty message value"
+	case t[0] != '{':
+		return "message value is not a JSON object (starts with " + strconv.QuoteRune(rune(t[0])) + ")"
+	case !json.Valid(t):
+		return "message value is not valid JSON"
+	}
+	return ""
+}
+
+// deadSchema names the fields of a dead-lettered Kafka message.
+var deadSchema = operators.NewSchema("stream", "source", "reason", "topic", "partition", "offset", "key", "value")
+
+func (d *decoder) deadLetter(m *kafkago.Message, reason string, now int64) *operators.Record {
+	d.log.Warn("kafka message dead-lettered", "partition", m.Partition, "offset", m.Offset, "reason", reason)
+	return &operators.Record{Arrival: now, Schema: deadSchema, Values: []operators.Value{
+		operators.Str(d.stream), operators.Str("kafka"), operators.Str(reason),
+		operators.Str(d.topic), operators.Int(int64(m.Partition)), operators.Int(m.Offset),
+		keyValue(m.Key), operators.Str(string(m.Value)),
+	}}
+}

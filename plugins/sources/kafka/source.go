@@ -1,0 +1,307 @@
+// Package kafka is sluice's Kafka source: a consumer-group reader that turns
+// each message's JSON value into a record of a sluice stream, and the
+// collector-mode producer that publishes ingested events to a stream's topic.
+//
+// Offsets are never auto-committed. The source remembers, per partition, the
+// offset after the last message it handed on to the runtime (Positions), and
+// commits only those. With no checkpointer it commits them every
+// CommitInterval and on Close: at-least-once delivery, since records handed
+// on but not yet committed are read again after a crash; sinks are
+// idempotent, so the replay changes nothing there. A checkpointer sets a
+// negative CommitInterval and calls Commit with the positions its snapshot
+// covers, once its sinks have acknowledged.
+package kafka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	kafkago "github.com/segmentio/kafka-go"
+
+	"sluice/operators"
+)
+
+// Ingester takes a batch of records for a stream. *operators.Runtime
+// satisfies it; it returns operators.ErrBackpressure when the stream's
+// queue is full and nothing was taken.
+type Ingester interface {
+	Ingest(stream string, batch []*operators.Record) error
+}
+
+// Source consumes one topic with a consumer group into one stream.
+type Source struct {
+	cfg    Config
+	target Ingester
+	r      *kafkago.Reader
+	dec    decoder
+	now    func() int64
+
+	cancel context.CancelFunc
+	done   sync.WaitGroup
+	closed sync.Once
+
+	mu        sync.Mutex
+	next      map[int]int64 // offset after the last message handed on; written only by run
+	committed map[int]int64 // what this source last committed
+	lastErr   string
+
+	consumed    atomic.Uint64
+	deadLetters atomic.Uint64
+	retries     atomic.Uint64
+}
+
+// Open starts consuming in the background.
+func Open(cfg Config, target Ingester) (*Source, error) {
+	if err := cfg.normalize(); err != nil {
+		return nil, err
+	}
+	start := kafkago.FirstOffset
+	if cfg.Start == StartLatest {
+		start = kafkago.LastOffset
+	}
+	log := cfg.Logger.With("stream", cfg.Stream, "topic", cfg.Topic, "group", cfg.Group)
+	r := kafkago.NewReader(kafkago.ReaderConfig{
+		Brokers:          cfg.Brokers,
+		GroupID:          cfg.Group,
+		Topic:            cfg.Topic,
+		StartOffset:      start,
+		CommitInterval:   0, // commits happen only when Commit is called, synchronously
+		QueueCapacity:    4 * cfg.BatchSize,
+		MaxBytes:         8 << 20,
+		MaxWait:          500 * time.Millisecond,
+		ReadLagInterval:  -1,
+		JoinGroupBackoff: 500 * time.Millisecond,
+		ErrorLogger: kafkago.LoggerFunc(func(msg string, args ...any) {
+			log.Warn("kafka reader: " + fmt.Sprintf(msg, args...))
+		}),
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Source{
+		cfg: cfg, target: target, r: r, cancel: cancel,
+		dec:  decoder{eventTime: cfg.EventTime, topic: cfg.Topic, stream: cfg.Stream, log: log},
+		now:  func() int64 { return time.Now().UnixMilli() },
+		next: map[int]int64{}, committed: map[int]int64{},
+	}
+	s.done.Add(1)
+	go s.run(ctx)
+	if cfg.CommitInterval > 0 {
+		s.done.Add(1)
+		go s.commitLoop(ctx)
+	}
+	return s, nil
+}
+
+// Config is the source's configuration with defaults filled in.
+func (s *Source) Config() Config { return s.cfg }
+
+func (s *Source) run(ctx context.Context) {
+	defer s.done.Done()
+	buf := make([]kafkago.Message, 0, s.cfg.BatchSize)
+	backoff := newBackoff(5 * time.Second)
+	for {
+		msgs, err := s.fetch(ctx, buf[:0])
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			s.setErr(fmt.Errorf("kafka fetch %s: %w", s.cfg.Topic, err))
+			if !backoff.wait(ctx) {
+				return
+			}
+			continue
+		}
+		backoff.reset()
+		if s.handOn(ctx, msgs) != nil {
+			return
+		}
+	}
+}
+
+// fetch waits for one message, then takes more until the batch is full or
+// BatchWait has passed.
+func (s *Source) fetch(ctx context.Context, buf []kafkago.Message) ([]kafkago.Message, error) {
+	m, err := s.r.FetchMessage(ctx)
+	if err != nil {
+		return buf, err
+	}
+	buf = append(buf, m)
+	wctx, cancel := context.WithTimeout(ctx, s.cfg.BatchWait)
+	defer cancel()
+	for len(buf) < s.cfg.BatchSize {
+		m, err := s.r.FetchMessage(wctx)
+		if err != nil {
+			break
+		}
+		buf = append(buf, m)
+	}
+	return buf, nil
+}
+
+// handOn delivers a batch to the stream (and its poison messages to the
+// dead-letter stream), then advances the positions. It fails only when the
+// source is closing; the positions then stay where they were.
+func (s *Source) handOn(ctx context.Context, msgs []kafkago.Message) error {
+	// A rebalance restarts a partition at its committed offset: skip what
+	// this source has already handed on.
+	fresh := msgs[:0]
+	for _, m := range msgs {
+		if next, ok := s.next[m.Partition]; !ok || m.Offset >= next {
+			fresh = append(fresh, m)
+		}
+	}
+	if len(fresh) == 0 {
+		return nil
+	}
+	recs, dead := s.dec.decode(fresh, s.now())
+	if err := s.deliver(ctx, s.cfg.Stream, recs); err != nil {
+		return err
+	}
+	if err := s.deliver(ctx, operators.DeadLetterStream, dead); err != nil {
+		return err
+	}
+	s.consumed.Add(uint64(len(recs)))
+	s.deadLetters.Add(uint64(len(dead)))
+	s.mu.Lock()
+	for _, m := range fresh {
+		if m.Offset >= s.next[m.Partition] {
+			s.next[m.Partition] = m.Offset + 1
+		}
+	}
+	s.mu.Unlock()
+	return nil
+}
+
+// deliver retries a refused batch with a short backoff until it is taken:
+// a full stream queue slows consumption, it never drops records.
+func (s *Source) deliver(ctx context.Context, stream string, batch []*operators.Record) error {
+	if len(batch) == 0 {
+		return nil
+	}
+	backoff := newBackoff(50 * time.Millisecond)
+	for {
+		err := s.target.Ingest(stream, batch)
+		if err == nil {
+			return nil
+		}
+		s.retries.Add(1)
+		if !errors.Is(err, operators.ErrBackpressure) {
+			s.setErr(fmt.Errorf("ingest into %q: %w", stream, err))
+		}
+		if !backoff.wait(ctx) {
+			return ctx.Err()
+		}
+	}
+}
+
+func (s *Source) setErr(err error) {
+	s.cfg.Logger.Error("kafka source", "stream", s.cfg.Stream, "err", err)
+	s.mu.Lock()
+	s.lastErr = err.Error()
+	s.mu.Unlock()
+}
+
+// Positions returns, per partition, the offset after the last message
+// handed on to the stream: exactly what a commit covering everything
+// handed on so far stores.
+func (s *Source) Positions() map[int]int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.next)
+}
+
+// Commit stores positions (partition → next offset to read, as returned by
+// Positions) as the group's committed offsets, synchronously.
+func (s *Source) Commit(ctx context.Context, positions map[int]int64) error {
+	if len(positions) == 0 {
+		return nil
+	}
+	msgs := make([]kafkago.Message, 0, len(positions))
+	for p, off := range positions {
+		// kafka-go commits a message's offset + 1.
+		msgs = append(msgs, kafkago.Message{Topic: s.cfg.Topic, Partition: p, Offset: off - 1})
+	}
+	if err := s.r.CommitMessages(ctx, msgs...); err != nil {
+		return fmt.Errorf("kafka commit group %q topic %q: %w", s.cfg.Group, s.cfg.Topic, err)
+	}
+	s.mu.Lock()
+	for p, off := range positions {
+		s.committed[p] = off
+	}
+	s.mu.Unlock()
+	return nil
+}
+
+// commitHandedOn commits the positions that moved since the last commit.
+func (s *Source) commitHandedOn(ctx context.Context) error {
+	s.mu.Lock()
+	moved := map[int]int64{}
+	for p, off := range s.next {
+		if c, ok := s.committed[p]; !ok || c != off {
+			moved[p] = off
+		}
+	}
+	s.mu.Unlock()
+	return s.Commit(ctx, moved)
+}
+
+func (s *Source) commitLoop(ctx context.Context) {
+	defer s.done.Done()
+	t := time.NewTicker(s.cfg.CommitInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			if err := s.commitHandedOn(cctx); err != nil && ctx.Err() == nil {
+				s.setErr(err)
+			}
+			cancel()
+		}
+	}
+}
+
+// Close stops consuming. Without a checkpointer it first commits what was
+// handed on; records fetched but not yet handed on are read again next time.
+func (s *Source) Close() error {
+	var err error
+	s.closed.Do(func() {
+		s.cancel()
+		s.done.Wait()
+		if s.cfg.CommitInterval > 0 {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			err = s.commitHandedOn(ctx)
+			cancel()
+		}
+		if cerr := s.r.Close(); cerr != nil {
+			err = errors.Join(err, fmt.Errorf("kafka close reader %q: %w", s.cfg.Topic, cerr))
+		}
+	})
+	return err
+}
+
+// backoff doubles a wait from a millisecond up to a cap.
+type backoff struct{ d, max time.Duration }
+
+func newBackoff(max time.Duration) *backoff { return &backoff{d: time.Millisecond, max: max} }
+
+func (b *backoff) reset() { b.d = time.Millisecond }
+
+// wait sleeps, returning false if ctx ended first.
+func (b *backoff) wait(ctx context.Context) bool {
+	t := time.NewTimer(b.d)
+	defer t.Stop()
+	b.d = min(2*b.d, b.max)
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
