@@ -1,0 +1,95 @@
+package operators
+
+// Map is a stateless statement: extract, filter, project.
+type Map struct {
+	Extract *Extractor
+	Where   Expr // nil: every row
+	// Star passes the input record through (SELECT *), adding Project's
+	// columns, if any, as named values on top of it.
+	Star    bool
+	Columns []string
+	Project []Expr
+
+	row    []Value
+	out    []*Record
+	schema *Schema
+	merged map[*Schema]*Schema // SELECT *, x: input overlay + x, per input schema
+}
+
+// init allocates the scratch space on first use.
+func (m *Map) init() {
+	if m.row == nil {
+		m.row = make([]Value, m.Extract.Len())
+		m.schema = NewSchema(m.Columns...)
+		m.merged = map[*Schema]*Schema{}
+	}
+}
+
+func (m *Map) Process(batch []*Record, emit Emit) {
+	m.init()
+	m.out = m.out[:0]
+	for _, r := range batch {
+		m.Extract.Extract(r, m.row)
+		if m.Where != nil && !m.Where(m.row).Truthy() {
+			continue
+		}
+		m.out = append(m.out, m.project(r))
+	}
+	if len(m.out) > 0 {
+		emit(m.out)
+	}
+	clear(m.out)
+}
+
+func (m *Map) project(r *Record) *Record {
+	if m.Star && len(m.Project) == 0 {
+		return r
+	}
+	out := &Record{Arrival: r.Arrival}
+	if !m.Star {
+		out.Schema = m.schema
+		out.Values = make([]Value, len(m.Project))
+		for i, e := range m.Project {
+			out.Values[i] = e(m.row)
+		}
+		return out
+	}
+	out.Raw = r.Raw
+	out.Schema = m.mergedSchema(r.Schema)
+	out.Values = make([]Value, 0, len(out.Schema.Names))
+	if r.Schema != nil {
+		for i, n := range r.Schema.Names {
+			if m.schema.Index(n) < 0 {
+				out.Values = append(out.Values, r.Values[i])
+			}
+		}
+	}
+	for _, e := range m.Project {
+		out.Values = append(out.Values, e(m.row))
+	}
+	return out
+}
+
+// mergedSchema is the input's named fields (minus those the projection
+// redefines) followed by the projection's columns.
+func (m *Map) mergedSchema(in *Schema) *Schema {
+	if in == nil {
+		return m.schema
+	}
+	if s, ok := m.merged[in]; ok {
+		return s
+	}
+	var names []string
+	for _, n := range in.Names {
+		if m.schema.Index(n) < 0 {
+			names = append(names, n)
+		}
+	}
+	s := NewSchema(append(names, m.Columns...)...)
+	m.merged[in] = s
+	return s
+}
+
+func (m *Map) Tick(int64, Emit) {}
+func (m *Map) Finish(Emit)      {}
+func (m *Map) StateSize() int   { return 0 }

@@ -1,0 +1,439 @@
+package operators
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"math"
+	"slices"
+	"sort"
+)
+
+// WindowKind is how a statement groups time.
+type WindowKind uint8
+
+const (
+	NoWindow WindowKind = iota // running aggregate: emits updated groups after each batch
+	Tumble                     // fixed, non-overlapping windows of Size
+	Hop                        // windows of Size starting every Slide
+)
+
+// AggSpec is one aggregate of a statement.
+type AggSpec struct {
+	Arg Expr // over the input row; nil for COUNT(*)
+	New func() Aggregator
+}
+
+// OrderKey is one ORDER BY term, over the output-phase row.
+type OrderKey struct {
+	Expr Expr
+	Desc bool
+}
+
+// Aggregate groups rows by keys (and grouping sets, for CUBE) within
+// windows, and emits each window once when the watermark passes its end.
+//
+// Expressions after grouping (Having, Project, Order) read the output-phase
+// row: the group's key values (NULL where a grouping set rolls the key up),
+// then window_start and window_end, then the aggregate results.
+type Aggregate struct {
+	Query     *string // the statement's name, for _key
+	Extract   *Extractor
+	Where     Expr
+	EventTime Expr  // nil: arrival time
+	Lateness  int64 // ms the watermark stays behind the largest event time
+	Idle      int64 // ms without input after which event time follows the wall clock
+	Kind      WindowKind
+	Size      int64 // ms
+	Slide     int64 // ms, Hop only
+	Keys      []Expr
+	Sets      [][]int // grouping sets as indexes into Keys; nil: one set of all keys
+	Aggs      []AggSpec
+	Having    Expr
+	Columns   []string
+	Project   []Expr
+	Order     []OrderKey
+	Limit     int // 0: no limit
+	MaxGroups int // open groups across windows; more are refused and counted as errors
+	Counters  *Counters
+
+	windows   map[int64]*window
+	wm        int64 // watermark: windows ending at or before it are closed
+	maxEvent  int64
+	lastInput int64 // wall clock of the last tick that followed input
+	sawInput  bool
+	arrival   int64 // latest arrival seen, stamped on output rows
+	groups    int
+	dirty     []*group // running aggregates: groups changed in this batch
+
+	row, kv, args, orow []Value
+	keyBuf              []byte
+	schema              *Schema
+	sets                [][]int
+	inSet               [][]bool
+}
+
+type window struct {
+	start  int64
+	groups map[string]*group
+}
+
+type group struct {
+	set   int
+	keys  []Value
+	aggs  []Aggregator
+	dirty bool
+}
+
+func (a *Aggregate) init() {
+	if a.windows != nil {
+		return
+	}
+	a.windows = map[int64]*window{}
+	a.wm, a.maxEvent = math.MinInt64, math.MinInt64
+	a.row = make([]Value, a.Extract.Len())
+	a.kv = make([]Value, len(a.Keys))
+	a.args = make([]Value, len(a.Aggs))
+	a.orow = make([]Value, len(a.Keys)+len(a.Aggs)+2)
+	a.sets = a.Sets
+	if a.sets == nil {
+		all := make([]int, len(a.Keys))
+		for i := range all {
+			all[i] = i
+		}
+		a.sets = [][]int{all}
+	}
+	a.inSet = make([][]bool, len(a.sets))
+	for s, set := range a.sets {
+		a.inSet[s] = make([]bool, len(a.Keys))
+		for _, k := range set {
+			a.inSet[s][k] = true
+		}
+	}
+	names := make([]string, 0, len(a.Columns)+3)
+	if a.Kind != NoWindow {
+		names = append(names, "window_start", "window_end")
+	}
+	for _, c := range a.Columns {
+		if a.Kind == NoWindow || (c != "window_start" && c != "window_end") {
+			names = append(names, c)
+		}
+	}
+	a.schema = NewSchema(append(names, "_key")...)
+	if a.MaxGroups <= 0 {
+		a.MaxGroups = 1_000_000
+	}
+}
+
+// Schema is the output rows' schema.
+func (a *Aggregate) Schema() *Schema { a.init(); return a.schema }
+
+func (a *Aggregate) Process(batch []*Record, emit Emit) {
+	a.init()
+	a.sawInput = true
+	for _, r := range batch {
+		a.arrival = max(a.arrival, r.Arrival)
+		a.Extract.Extract(r, a.row)
+		if a.Where != nil && !a.Where(a.row).Truthy() {
+			continue
+		}
+		ts := r.Arrival
+		if a.EventTime != nil {
+			t, ok := TimeMillis(a.EventTime(a.row))
+			if !ok {
+				a.Counters.Errors.Add(1)
+				continue
+			}
+			ts = t
+		}
+		for i, k := range a.Keys {
+			a.kv[i] = k(a.row)
+		}
+		for i, ag := range a.Aggs {
+			if ag.Arg == nil {
+				a.args[i] = Int(1)
+			} else {
+				a.args[i] = ag.Arg(a.row)
+			}
+		}
+		switch a.Kind {
+		case NoWindow:
+			a.add(0)
+		case Tumble:
+			s := floorTo(ts, a.Size)
+			if s+a.Size <= a.wm {
+				a.Counters.Late.Add(1)
+				continue
+			}
+			a.add(s)
+		case Hop:
+			added := false
+			for s := floorTo(ts, a.Slide); s > ts-a.Size; s -= a.Slide {
+				if s+a.Size > a.wm {
+					a.add(s)
+					added = true
+				}
+			}
+			if !added {
+				a.Counters.Late.Add(1)
+				continue
+			}
+		}
+		if ts > a.maxEvent {
+			a.maxEvent = ts
+		}
+	}
+	if a.Kind == NoWindow {
+		a.emitDirty(emit)
+		return
+	}
+	if a.maxEvent != math.MinInt64 {
+		a.advance(a.maxEvent-a.Lateness, emit)
+	}
+}
+
+// add folds the current event into its group of every grouping set.
+func (a *Aggregate) add(start int64) {
+	w := a.windows[start]
+	if w == nil {
+		w = &window{start: start, groups: map[string]*group{}}
+		a.windows[start] = w
+	}
+	for s := range a.sets {
+		buf := binary.AppendUvarint(a.keyBuf[:0], uint64(s))
+		for _, k := range a.sets[s] {
+			buf = AppendValue(buf, a.kv[k])
+		}
+		a.keyBuf = buf
+		g := w.groups[string(buf)]
+		if g == nil {
+			if a.groups >= a.MaxGroups {
+				a.Counters.Errors.Add(1)
+				continue
+			}
+			g = a.newGroup(s)
+			w.groups[string(buf)] = g
+		}
+		for i, ag := range g.aggs {
+			ag.Add(a.args[i])
+		}
+		if a.Kind == NoWindow && !g.dirty {
+			g.dirty = true
+			a.dirty = append(a.dirty, g)
+		}
+	}
+}
+
+func (a *Aggregate) newGroup(set int) *group {
+	a.groups++
+	g := &group{set: set, keys: make([]Value, len(a.Keys)), aggs: make([]Aggregator, len(a.Aggs))}
+	for k := range a.Keys {
+		if a.inSet[set][k] {
+			g.keys[k] = a.kv[k]
+		}
+	}
+	for i, ag := range a.Aggs {
+		g.aggs[i] = ag.New()
+	}
+	return g
+}
+
+// Tick lets event time follow the wall clock once input has stopped for
+// Idle, so the last window of a quiet stream still closes.
+func (a *Aggregate) Tick(now int64, emit Emit) {
+	a.init()
+	if a.sawInput || a.lastInput == 0 {
+		a.lastInput, a.sawInput = now, false
+	}
+	if a.Kind == NoWindow || a.maxEvent == math.MinInt64 {
+		return
+	}
+	if quiet := now - a.lastInput; quiet >= a.Idle {
+		a.advance(a.maxEvent-a.Lateness+quiet-a.Idle, emit)
+	}
+}
+
+// Finish closes every open window: the end of a bounded input.
+func (a *Aggregate) Finish(emit Emit) {
+	a.init()
+	if a.Kind != NoWindow {
+		a.advance(math.MaxInt64, emit)
+	}
+}
+
+func (a *Aggregate) StateSize() int { return a.groups }
+
+// CopyState takes over the windows of a statement with the same state shape.
+func (a *Aggregate) CopyState(old Operator) {
+	o, ok := old.(*Aggregate)
+	if !ok || o.windows == nil {
+		return
+	}
+	a.init()
+	a.windows, a.wm, a.maxEvent, a.groups = o.windows, o.wm, o.maxEvent, o.groups
+	o.windows = nil
+}
+
+// advance moves the watermark and emits every window it closes, oldest first.
+func (a *Aggregate) advance(wm int64, emit Emit) {
+	if wm <= a.wm {
+		return
+	}
+	a.wm = wm
+	var closed []int64
+	for s := range a.windows {
+		if s+a.Size <= wm {
+			closed = append(closed, s)
+		}
+	}
+	slices.Sort(closed)
+	for _, s := range closed {
+		w := a.windows[s]
+		delete(a.windows, s)
+		a.groups -= len(w.groups)
+		groups := make([]*group, 0, len(w.groups))
+		for _, g := range w.groups {
+			groups = append(groups, g)
+		}
+		if rows := a.rows(groups, s, s+a.Size); len(rows) > 0 {
+			emit(rows)
+		}
+	}
+}
+
+func (a *Aggregate) emitDirty(emit Emit) {
+	if len(a.dirty) == 0 {
+		return
+	}
+	groups := a.dirty
+	if len(a.Order) > 0 {
+		// A top-N over running totals is re-ranked over every group.
+		groups = make([]*group, 0, len(a.windows[0].groups))
+		for _, g := range a.windows[0].groups {
+			groups = append(groups, g)
+		}
+	}
+	for _, g := range a.dirty {
+		g.dirty = false
+	}
+	a.dirty = a.dirty[:0]
+	if rows := a.rows(groups, 0, 0); len(rows) > 0 {
+		emit(rows)
+	}
+}
+
+// rows turns groups into output rows: HAVING, then ORDER BY and LIMIT, then
+// the projection. Without ORDER BY, rows come in grouping-set then key order.
+func (a *Aggregate) rows(groups []*group, start, end int64) []*Record {
+	sort.Slice(groups, func(i, j int) bool { return groupLess(groups[i], groups[j]) })
+	type ranked struct {
+		vals []Value
+		sort []Value
+	}
+	var out []ranked
+	nk := len(a.Keys)
+	for _, g := range groups {
+		copy(a.orow, g.keys)
+		a.orow[nk] = Int(start)
+		a.orow[nk+1] = Int(end)
+		for i, ag := range g.aggs {
+			a.orow[nk+2+i] = ag.Result()
+		}
+		if a.Having != nil && !a.Having(a.orow).Truthy() {
+			continue
+		}
+		vals := make([]Value, 0, len(a.schema.Names))
+		if a.Kind != NoWindow {
+			vals = append(vals, Int(start), Int(end))
+		}
+		for i, e := range a.Project {
+			c := a.Columns[i]
+			if a.Kind != NoWindow && (c == "window_start" || c == "window_end") {
+				continue
+			}
+			vals = append(vals, e(a.orow))
+		}
+		vals = append(vals, Str(RowKey(*a.Query, start, g.set, g.keys)))
+		var sk []Value
+		for _, o := range a.Order {
+			sk = append(sk, o.Expr(a.orow))
+		}
+		out = append(out, ranked{vals: vals, sort: sk})
+	}
+	if len(a.Order) > 0 {
+		sort.SliceStable(out, func(i, j int) bool {
+			for k, o := range a.Order {
+				c := compareNullsFirst(out[i].sort[k], out[j].sort[k])
+				if c != 0 {
+					return (c < 0) != o.Desc
+				}
+			}
+			return false
+		})
+	}
+	if a.Limit > 0 && len(out) > a.Limit {
+		out = out[:a.Limit]
+	}
+	recs := make([]*Record, len(out))
+	for i, r := range out {
+		recs[i] = &Record{Arrival: a.arrival, Schema: a.schema, Values: r.vals}
+	}
+	return recs
+}
+
+func groupLess(x, y *group) bool {
+	if x.set != y.set {
+		return x.set < y.set
+	}
+	for k := range x.keys {
+		if c := compareNullsFirst(x.keys[k], y.keys[k]); c != 0 {
+			return c < 0
+		}
+	}
+	return false
+}
+
+// compareNullsFirst is a total order for sorting: NULL first, then values;
+// kinds that do not compare order by kind.
+func compareNullsFirst(x, y Value) int {
+	if x.Kind == KindNull || y.Kind == KindNull {
+		return cmpOrdered(int64(boolInt(y.Kind == KindNull)), int64(boolInt(x.Kind == KindNull)))
+	}
+	if c, ok := Compare(x, y); ok {
+		return c
+	}
+	return cmpOrdered(int64(x.Kind), int64(y.Kind))
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func floorTo(ts, size int64) int64 {
+	s := ts - ts%size
+	if ts%size < 0 {
+		s -= size
+	}
+	return s
+}
+
+// RowKey is the stable id of an aggregate output row: the statement, the
+// window start, the grouping set and the group's key values. Sinks use it as
+// the idempotent document id, so a replayed window overwrites itself.
+func RowKey(query string, windowStart int64, set int, keys []Value) string {
+	h := sha256.New()
+	var buf [64]byte
+	b := append(buf[:0], query...)
+	b = append(b, 0)
+	b = binary.AppendVarint(b, windowStart)
+	b = binary.AppendUvarint(b, uint64(set))
+	h.Write(b)
+	for _, k := range keys {
+		h.Write(AppendValue(buf[:0], k))
+	}
+	sum := h.Sum(buf[:0])
+	return hex.EncodeToString(sum[:16])
+}

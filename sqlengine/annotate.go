@@ -1,0 +1,158 @@
+package sqlengine
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"sluice/operators"
+)
+
+// The annotations the engine itself understands. Plugins may register more.
+func init() {
+	for _, a := range []operators.AnnotationSpec{
+		{Name: "Name", Positional: true, Doc: "the statement's name, used in the API and in output keys"},
+		{Name: "Description", Positional: true, Doc: "free text shown in the API and console"},
+		{Name: "EventTime", Doc: "event time column and allowed lateness", Args: []operators.ArgSpec{
+			{Name: "column", Required: true, Doc: "field holding epoch milliseconds or an RFC 3339 string"},
+			{Name: "lateness", Doc: "how far behind the largest event time the watermark stays (default 0s)"},
+			{Name: "idle", Doc: "after this long without input, event time follows the wall clock (default 1s)"},
+		}},
+		{Name: "Sink", Repeatable: true, Doc: "where output rows go: @Sink(type=\"…\", …)", Args: []operators.ArgSpec{
+			{Name: "type", Required: true, Doc: "a registered sink type"},
+		}},
+		{Name: "PublishOn", Doc: "publish output rows to a Kafka topic", Args: []operators.ArgSpec{
+			{Name: "topic", Required: true}, {Name: "key", Doc: "column whose value is the message key"},
+		}},
+		{Name: "Widget", Doc: "a dashboard widget for this statement's results", Args: []operators.ArgSpec{
+			{Name: "type", Required: true, Doc: "timeseries, counter, topn, bar or table"},
+		}},
+		{Name: "ClusterAffinity", Doc: "key that keeps a stream's keyed state on one node when scaled out", Args: []operators.ArgSpec{
+			{Name: "key", Required: true},
+		}},
+	} {
+		operators.RegisterAnnotation(a)
+	}
+}
+
+// options are what a statement's annotations say.
+type options struct {
+	name        string
+	description string
+	eventTime   []string // field path, nil for arrival time
+	lateness    time.Duration
+	idle        time.Duration
+	sinks       []operators.SinkDecl
+	widget      map[string]string
+	raw         map[string][]string
+}
+
+var namePattern = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,128}$`)
+
+var widgetTypes = map[string]bool{"timeseries": true, "counter": true, "topn": true, "bar": true, "table": true}
+
+// readOptions validates a statement's annotations against the registry.
+func readOptions(anns []*Annotation) (*options, *CompileError) {
+	o := &options{idle: time.Second, raw: map[string][]string{}}
+	seen := map[string]bool{}
+	for _, a := range anns {
+		fail := func(format string, args ...any) (*options, *CompileError) {
+			return nil, &CompileError{Position: a.Pos, Token: "@" + a.Name, Msg: fmt.Sprintf(format, args...)}
+		}
+		spec, ok := operators.LookupAnnotation(a.Name)
+		if !ok {
+			return fail("unknown annotation @%s%s", a.Name, suggest(a.Name, operators.AnnotationNames()))
+		}
+		key := strings.ToLower(spec.Name)
+		if seen[key] && !spec.Repeatable {
+			return fail("@%s may appear only once per statement", spec.Name)
+		}
+		seen[key] = true
+		if spec.Positional && (a.Positional == "" || len(a.Args) > 0) {
+			return fail("@%s takes one quoted argument: @%s(\"…\")", spec.Name, spec.Name)
+		}
+		if !spec.Positional && a.Positional != "" {
+			return fail("@%s takes named arguments: @%s(name=\"value\", …)", spec.Name, spec.Name)
+		}
+		for _, arg := range spec.Args {
+			if arg.Required && a.Args[arg.Name] == "" {
+				return fail("@%s needs %s=\"…\"", spec.Name, arg.Name)
+			}
+		}
+		o.raw[spec.Name] = append(o.raw[spec.Name], a.Positional)
+		switch spec.Name {
+		case "Name":
+			if !namePattern.MatchString(a.Positional) {
+				return fail("@Name %q: use 1 to 128 letters, digits, _ . or -", a.Positional)
+			}
+			o.name = a.Positional
+		case "Description":
+			o.description = a.Positional
+		case "EventTime":
+			o.eventTime = strings.Split(a.Args["column"], ".")
+			for _, d := range []struct {
+				arg string
+				dst *time.Duration
+			}{{"lateness", &o.lateness}, {"idle", &o.idle}} {
+				if v := a.Args[d.arg]; v != "" {
+					dur, err := time.ParseDuration(v)
+					if err != nil || dur < 0 {
+						return fail("@EventTime %s=%q is not a duration like 5s or 500ms", d.arg, v)
+					}
+					*d.dst = dur
+				}
+			}
+		case "Sink":
+			d, err := sinkDecl(a.Args)
+			if err != "" {
+				return fail("%s", err)
+			}
+			o.sinks = append(o.sinks, d)
+		case "PublishOn":
+			d, err := sinkDecl(map[string]string{"type": "kafka", "topic": a.Args["topic"], "key": a.Args["key"]})
+			if err != "" {
+				return fail("@PublishOn: %s", err)
+			}
+			o.sinks = append(o.sinks, d)
+		case "Widget":
+			if !widgetTypes[a.Args["type"]] {
+				return fail("@Widget type %q: use timeseries, counter, topn, bar or table", a.Args["type"])
+			}
+			o.widget = a.Args
+		}
+	}
+	return o, nil
+}
+
+// sinkDecl checks a sink's type and arguments against its plugin's spec.
+func sinkDecl(args map[string]string) (operators.SinkDecl, string) {
+	typ := strings.ToLower(args["type"])
+	p, ok := operators.LookupSink(typ)
+	if !ok {
+		return operators.SinkDecl{}, fmt.Sprintf("unknown sink type %q%s (known: %s)", typ, suggest(typ, operators.SinkNames()), strings.Join(operators.SinkNames(), ", "))
+	}
+	d := operators.SinkDecl{Type: typ, Args: map[string]string{}}
+	for k, v := range args {
+		if k != "type" && v != "" {
+			d.Args[k] = v
+		}
+	}
+	if p.Args != nil {
+		known := map[string]bool{}
+		var names []string
+		for _, a := range p.Args {
+			known[a.Name] = true
+			names = append(names, a.Name)
+			if a.Required && d.Args[a.Name] == "" {
+				return d, fmt.Sprintf("sink %s needs %s=\"…\"", typ, a.Name)
+			}
+		}
+		for k := range d.Args {
+			if !known[k] {
+				return d, fmt.Sprintf("sink %s has no argument %q%s", typ, k, suggest(k, names))
+			}
+		}
+	}
+	return d, ""
+}
