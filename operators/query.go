@@ -11,19 +11,19 @@ import (
 // source stream, runs the operator chain and hands output rows to
 // subscribers, sinks and the INSERT INTO stream.
 type Query struct {
-	rt       *Runtime
-	spec     *QuerySpec
-	op       Operator
-	counters Counters
-	in       chan []*Record
-	stop     chan struct{}
-	done     chan struct{}
-	source   *stream
-	target   *stream
-	results  *broadcast
-	sinks    []*sinkRunner
-	started  time.Time
-	stopped  atomic.Bool
+	rt        *Runtime
+	spec      *QuerySpec
+	op        Operator
+	counters  Counters
+	in        chan []*Record
+	stop      chan struct{}
+	done      chan struct{}
+	source    *stream
+	target    *stream
+	results   *broadcast
+	sinks     []*sinkRunner
+	started   time.Time
+	stopped   atomic.Bool
 	stateSize atomic.Int64
 }
 

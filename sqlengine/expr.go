@@ -39,7 +39,9 @@ type scope interface {
 // compiler turns sqlparser expressions into closures.
 type compiler struct{ scope scope }
 
-func constant(v operators.Value) operators.Expr { return func([]operators.Value) operators.Value { return v } }
+func constant(v operators.Value) operators.Expr {
+	return func([]operators.Value) operators.Value { return v }
+}
 
 // isConst reports whether e is a literal (so it can be folded).
 func isConst(e sqlparser.Expr) bool {
