@@ -1,0 +1,210 @@
+package redis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"sluice/operators"
+	"sluice/plugins/sinks/buffer"
+	"sluice/plugins/sinks/rowtemplate"
+)
+
+// writer turns batches of rows into one pipelined round trip. It runs on
+// the buffer's writer goroutine only, so its scratch space is unshared.
+type writer struct {
+	client *goredis.Client
+	mode   string
+
+	key, member, field, value, score *rowtemplate.Template
+	constScore                       float64
+	hasConstScore                    bool
+	ttl                              time.Duration
+	maxLen                           int64
+
+	scratch  []byte
+	lastKey  string
+	expiring map[string]struct{} // keys given an EXPIRE … NX in this batch
+	spans    []span
+}
+
+// span is the commands one row queued, as positions in the pipeline.
+type span struct {
+	row      *operators.Record
+	from, to int
+}
+
+// send is the buffer's Sender. Lists are written in MULTI/EXEC so that no
+// reader sees a member removed and not yet pushed back.
+func (w *writer) send(ctx context.Context, rows []*operators.Record) (buffer.Result, error) {
+	var res buffer.Result
+	var pipe goredis.Pipeliner
+	if w.mode == "list" {
+		pipe = w.client.TxPipeline()
+	} else {
+		pipe = w.client.Pipeline()
+	}
+	w.spans = w.spans[:0]
+	clear(w.expiring)
+	for _, r := range rows {
+		from := pipe.Len()
+		if err := w.queue(ctx, pipe, r); err != nil {
+			res.Rejected = append(res.Rejected, buffer.Rejection{Row: r, Reason: err.Error()})
+			continue
+		}
+		w.spans = append(w.spans, span{r, from, pipe.Len()})
+	}
+	if pipe.Len() == 0 {
+		return res, nil
+	}
+	n := pipe.Len()
+	cmds, err := pipe.Exec(ctx)
+	var rerr goredis.Error
+	if err != nil && !errors.As(err, &rerr) {
+		return buffer.Result{}, fmt.Errorf("redis pipeline of %d commands: %w", n, err)
+	}
+	for _, sp := range w.spans {
+		for _, c := range cmds[sp.from:sp.to] {
+			cerr := c.Err()
+			if cerr == nil || cerr == goredis.Nil {
+				continue
+			}
+			reason := fmt.Sprintf("redis %s %v: %v", strings.ToUpper(c.Name()), c.Args()[1], cerr)
+			if retryable(cerr) {
+				res.Retry = append(res.Retry, sp.row)
+				res.RetryReason = reason
+			} else {
+				res.Rejected = append(res.Rejected, buffer.Rejection{Row: sp.row, Reason: reason})
+			}
+			break
+		}
+	}
+	return res, nil
+}
+
+// queue adds one row's commands. Everything is rendered before the first
+// command is queued, so a row that cannot be written queues nothing.
+func (w *writer) queue(ctx context.Context, p goredis.Pipeliner, r *operators.Record) error {
+	key, err := w.keyText(r)
+	if err != nil {
+		return fmt.Errorf("key %w", err)
+	}
+	switch w.mode {
+	case "set", "hll", "list":
+		m, err := w.text(w.member, r)
+		if err != nil {
+			return fmt.Errorf("member %w", err)
+		}
+		switch w.mode {
+		case "set":
+			p.SAdd(ctx, key, m)
+		case "hll":
+			p.PFAdd(ctx, key, m)
+		default:
+			p.LRem(ctx, key, 0, m)
+			p.LPush(ctx, key, m)
+			p.LTrim(ctx, key, 0, w.maxLen-1)
+		}
+	case "hash":
+		f, err := w.text(w.field, r)
+		if err != nil {
+			return fmt.Errorf("field %w", err)
+		}
+		v, err := w.valueText(r)
+		if err != nil {
+			return err
+		}
+		p.HSet(ctx, key, f, v)
+	case "zset", "zincr":
+		m, err := w.text(w.member, r)
+		if err != nil {
+			return fmt.Errorf("member %w", err)
+		}
+		score, err := w.scoreOf(r)
+		if err != nil {
+			return err
+		}
+		if w.mode == "zset" {
+			p.ZAdd(ctx, key, goredis.Z{Score: score, Member: m})
+		} else {
+			p.ZIncrBy(ctx, key, score, m)
+		}
+	case "string":
+		v, err := w.valueText(r)
+		if err != nil {
+			return err
+		}
+		p.Set(ctx, key, v, w.ttl)
+		return nil
+	}
+	if w.ttl > 0 {
+		if _, done := w.expiring[key]; !done {
+			w.expiring[key] = struct{}{}
+			p.ExpireNX(ctx, key, w.ttl)
+		}
+	}
+	return nil
+}
+
+// keyText renders the key, reusing the previous string when the key
+// repeats (all of a day's DAU rows share one key).
+func (w *writer) keyText(r *operators.Record) (string, error) {
+	b, err := w.key.Append(w.scratch[:0], r)
+	w.scratch = b
+	if err != nil {
+		return "", err
+	}
+	if string(b) != w.lastKey {
+		w.lastKey = string(b)
+	}
+	return w.lastKey, nil
+}
+
+func (w *writer) text(t *rowtemplate.Template, r *operators.Record) (string, error) {
+	b, err := t.Append(w.scratch[:0], r)
+	w.scratch = b
+	return string(b), err
+}
+
+// valueText is the value argument, or the whole row as JSON.
+func (w *writer) valueText(r *operators.Record) (string, error) {
+	if w.value == nil {
+		w.scratch = r.AppendJSON(w.scratch[:0])
+		return string(w.scratch), nil
+	}
+	v, err := w.text(w.value, r)
+	if err != nil {
+		return "", fmt.Errorf("value %w", err)
+	}
+	return v, nil
+}
+
+func (w *writer) scoreOf(r *operators.Record) (float64, error) {
+	if w.hasConstScore {
+		return w.constScore, nil
+	}
+	v, err := w.score.Value(r)
+	if err != nil {
+		return 0, fmt.Errorf("score %w", err)
+	}
+	f, ok := v.Num()
+	if !ok {
+		return 0, fmt.Errorf("score %q: %s is not a number", w.score, v)
+	}
+	return f, nil
+}
+
+// retryable reports whether Redis refused a command for a passing reason
+// (loading, busy, out of memory, failover) rather than because of the row.
+func retryable(err error) bool {
+	for _, p := range []string{"LOADING", "BUSY", "TRYAGAIN", "OOM", "READONLY", "MASTERDOWN", "CLUSTERDOWN", "NOREPLICAS", "max number of clients"} {
+		if goredis.HasErrorPrefix(err, p) {
+			return true
+		}
+	}
+	return false
+}
