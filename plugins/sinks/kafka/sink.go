@@ -1,0 +1,121 @@
+// Package kafka is the @Sink(type="kafka") plugin, which @PublishOn also
+// compiles to: it writes each output row as a JSON message to a topic,
+// keyed by a column, in batches acknowledged by all in-sync replicas.
+package kafka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	kafkago "github.com/segmentio/kafka-go"
+
+	"sluice/operators"
+	"sluice/plugins/sinks/buffer"
+	"sluice/plugins/sinks/rowtemplate"
+)
+
+var args = []operators.ArgSpec{
+	{Name: "topic", Required: true, Doc: "the topic written to"},
+	{Name: "key", Doc: `message key: a column ("user_id") or a template ("{country}:{user_id}"); rows where it is NULL get no key. Without it messages have no key.`},
+}
+
+func init() {
+	operators.RegisterSink(operators.SinkPlugin{
+		Name: "kafka",
+		Doc:  "Writes each row as a JSON message to a Kafka topic, keyed by a column, batched, acks=all.",
+		Args: append(slices.Clone(args), buffer.Args...),
+		New:  New,
+	})
+	operators.RegisterAnnotation(operators.AnnotationSpec{
+		Name:       "PublishOn",
+		Repeatable: true,
+		Args:       args,
+		Doc:        `Publishes the statement's rows to a Kafka topic; the same as @Sink(type="kafka", topic=…, key=…).`,
+	})
+}
+
+// Sink writes rows to one topic through a delivery buffer.
+type Sink struct {
+	buf *buffer.Buffer
+	w   *kafkago.Writer
+}
+
+// New builds a Kafka sink from @Sink(type="kafka", …) or @PublishOn(…).
+func New(cfg operators.SinkConfig) (operators.Sink, error) {
+	p, err := newSender(cfg.Args, cfg.Columns)
+	if err != nil {
+		return nil, fmt.Errorf("kafka sink: %w", err)
+	}
+	opt, err := buffer.ParseOptions(cfg.Args)
+	if err != nil {
+		return nil, fmt.Errorf("kafka sink: %w", err)
+	}
+	if cfg.Env == nil || len(cfg.Env.KafkaBrokers) == 0 {
+		return nil, fmt.Errorf("kafka sink: no Kafka brokers (set --kafka-brokers): %w", operators.ErrNotConfigured)
+	}
+	p.w = &kafkago.Writer{
+		Addr:  kafkago.TCP(cfg.Env.KafkaBrokers...),
+		Topic: p.topic,
+		// Java clients' partitioner, so a key lands on the partition any
+		// other producer of the topic would choose.
+		Balancer:     &kafkago.Murmur2Balancer{},
+		RequiredAcks: kafkago.RequireAll,
+		// One buffer batch is one WriteMessages call: the writer must not
+		// hold a partial batch back for long, nor retry on its own (the
+		// buffer retries with backoff and counts it).
+		BatchSize:    opt.MaxBatch,
+		BatchBytes:   maxBatchBytes,
+		BatchTimeout: batchTimeout,
+		MaxAttempts:  1,
+	}
+	return &Sink{buf: buffer.New(cfg.Query, "kafka", cfg.Env, opt, p.send), w: p.w}, nil
+}
+
+func newSender(a map[string]string, columns []string) (*sender, error) {
+	for name := range a {
+		if name != "topic" && name != "key" && !slices.ContainsFunc(buffer.Args, func(s operators.ArgSpec) bool { return s.Name == name }) {
+			return nil, fmt.Errorf("unknown argument %s (want topic, key or a buffer argument)", name)
+		}
+	}
+	p := &sender{topic: strings.TrimSpace(a["topic"])}
+	if p.topic == "" {
+		return nil, errors.New(`argument topic is required, e.g. topic="mobile-events"`)
+	}
+	if k, ok := a["key"]; ok {
+		t, err := rowtemplate.Field(k)
+		if err == nil {
+			err = t.Check(columns)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("key: %w", err)
+		}
+		p.key = t
+	}
+	return p, nil
+}
+
+// Write queues rows; it blocks while the buffer is full (back-pressure).
+func (s *Sink) Write(ctx context.Context, rows []*operators.Record) error {
+	return s.buf.Write(ctx, rows)
+}
+
+// Flush waits until Kafka acknowledged every row written so far.
+func (s *Sink) Flush(ctx context.Context) error { return s.buf.Flush(ctx) }
+
+// Close delivers what is queued and closes the connections.
+func (s *Sink) Close() error {
+	berr := s.buf.Close()
+	if err := s.w.Close(); err != nil {
+		return errors.Join(berr, fmt.Errorf("kafka sink close: %w", err))
+	}
+	return berr
+}
+
+// Counters are the delivery counters (operators.CountingSink).
+func (s *Sink) Counters() map[string]uint64 { return s.buf.Counters() }
+
+// Stats are the delivery counters.
+func (s *Sink) Stats() buffer.Stats { return s.buf.Stats() }

@@ -1,0 +1,325 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	kafkago "github.com/segmentio/kafka-go"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"sluice/operators"
+	"sluice/plugins/sources/kafka/kafkatest"
+)
+
+func newSink(t testing.TB, env *operators.Env, args map[string]string, columns ...string) *Sink {
+	t.Helper()
+	p, ok := operators.LookupSink("kafka")
+	if !ok {
+		t.Fatal("kafka sink is not registered")
+	}
+	s, err := p.New(operators.SinkConfig{Query: "q", Args: args, Env: env, Columns: columns})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s.(*Sink)
+}
+
+func flush(t testing.TB, s *Sink) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// produces records every produce request the cluster gets: its acks and
+// how many records it carried.
+type produces struct {
+	mu      sync.Mutex
+	acks    []int16
+	records []int
+}
+
+func watchProduces(c *kafkatest.Cluster) *produces {
+	p := &produces{}
+	fake := c.Fake()
+	fake.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		fake.KeepControl()
+		pr := req.(*kmsg.ProduceRequest)
+		n := 0
+		for _, tp := range pr.Topics {
+			for _, part := range tp.Partitions {
+				var b kmsg.RecordBatch
+				if err := b.ReadFrom(part.Records); err == nil {
+					n += int(b.NumRecords)
+				}
+			}
+		}
+		p.mu.Lock()
+		p.acks = append(p.acks, pr.Acks)
+		p.records = append(p.records, n)
+		p.mu.Unlock()
+		return nil, nil, false
+	})
+	return p
+}
+
+var userSchema = operators.NewSchema("user_id", "n", "page")
+
+func userRow(user operators.Value, n int) *operators.Record {
+	return &operators.Record{Schema: userSchema, Values: []operators.Value{user, operators.Int(int64(n)), operators.Str(fmt.Sprintf("/p/%d", n%4))}}
+}
+
+func TestRowsLandKeyedAndBatched(t *testing.T) {
+	c := kafkatest.Start(t, kafkatest.Topic("mobile-events", 3))
+	seen := watchProduces(c)
+	s := newSink(t, &operators.Env{KafkaBrokers: c.Brokers}, map[string]string{"topic": "mobile-events", "key": "user_id", "batch": "100"}, "user_id", "n", "page")
+
+	const n = 300
+	want := map[string]string{} // value → key ("" for none)
+	var rows []*operators.Record
+	for i := range n {
+		user := operators.Str(fmt.Sprintf("u%d", i%7))
+		key := user.S
+		if i%50 == 0 {
+			user, key = operators.Null(), ""
+		}
+		r := userRow(user, i)
+		rows = append(rows, r)
+		want[r.String()] = key
+	}
+	for i := 0; i < n; i += 60 {
+		if err := s.Write(context.Background(), rows[i:i+60]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	flush(t, s)
+
+	// Flush returned: everything is on the topic now, no waiting.
+	got := c.ReadAll(t, "mobile-events")
+	if len(got) != n {
+		t.Fatalf("topic holds %d messages, want %d", len(got), n)
+	}
+	partOf := map[string]int{}
+	for _, m := range got {
+		key, ok := want[string(m.Value)]
+		if !ok {
+			t.Fatalf("unexpected message %s", m.Value)
+		}
+		delete(want, string(m.Value))
+		if key == "" {
+			if m.Key != nil {
+				t.Errorf("message %s has key %q, want none (NULL user_id)", m.Value, m.Key)
+			}
+			continue
+		}
+		if string(m.Key) != key {
+			t.Errorf("message %s has key %q, want %q", m.Value, m.Key, key)
+		}
+		wantPart := (&kafkago.Murmur2Balancer{}).Balance(kafkago.Message{Key: []byte(key)}, 0, 1, 2)
+		if m.Partition != wantPart {
+			t.Errorf("key %q on partition %d, want %d (Java's murmur2 partitioner)", key, m.Partition, wantPart)
+		}
+		if p, ok := partOf[key]; ok && p != m.Partition {
+			t.Errorf("key %q on partitions %d and %d", key, p, m.Partition)
+		}
+		partOf[key] = m.Partition
+	}
+	seen.mu.Lock()
+	defer seen.mu.Unlock()
+	total := 0
+	for i, a := range seen.acks {
+		if a != -1 {
+			t.Errorf("produce request %d has acks=%d, want -1 (all)", i, a)
+		}
+		total += seen.records[i]
+	}
+	if total != n || len(seen.records) > n/10 {
+		t.Errorf("%d records in %d produce requests; want %d records in few, batched requests", total, len(seen.records), n)
+	}
+	if st := s.Stats(); st.Acked != n || st.DeadLettered != 0 || st.Buffered != 0 {
+		t.Errorf("stats %+v, want %d acked", st, n)
+	}
+}
+
+// TestFlushWaitsForAcks holds the broker's produce answers back: Flush may
+// not return before they come.
+func TestFlushWaitsForAcks(t *testing.T) {
+	c := kafkatest.Start(t, kafkatest.Topic("t", 1))
+	release := make(chan struct{})
+	var held sync.Once
+	fake := c.Fake()
+	fake.ControlKey(int16(kmsg.Produce), func(kmsg.Request) (kmsg.Response, error, bool) {
+		held.Do(func() { <-release })
+		return nil, nil, false
+	})
+	s := newSink(t, &operators.Env{KafkaBrokers: c.Brokers}, map[string]string{"topic": "t"})
+	if err := s.Write(context.Background(), []*operators.Record{userRow(operators.Str("a"), 1), userRow(operators.Str("b"), 2)}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	err := s.Flush(ctx)
+	cancel()
+	if err == nil || !strings.Contains(err.Error(), "2 rows not yet acknowledged") {
+		t.Fatalf("flush while the broker holds the produce answer = %v, want 2 rows not yet acknowledged", err)
+	}
+	close(release)
+	flush(t, s)
+	if got := c.ReadAll(t, "t"); len(got) != 2 || string(got[0].Value) != `{"user_id":"a","n":1,"page":"/p/1"}` {
+		t.Fatalf("topic = %+v", got)
+	}
+}
+
+func TestTooLargeRowDeadLettered(t *testing.T) {
+	c := kafkatest.Start(t, kafkatest.Topic("t", 1))
+	var mu sync.Mutex
+	var dead []*operators.Record
+	env := &operators.Env{KafkaBrokers: c.Brokers, Emit: func(stream string, recs []*operators.Record) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if stream == operators.DeadLetterStream {
+			dead = append(dead, recs...)
+		}
+		return nil
+	}}
+	s := newSink(t, env, map[string]string{"topic": "t"})
+	big := userRow(operators.Str(strings.Repeat("x", 2<<20)), 2)
+	if err := s.Write(context.Background(), []*operators.Record{userRow(operators.Str("a"), 1), big, userRow(operators.Str("c"), 3)}); err != nil {
+		t.Fatal(err)
+	}
+	flush(t, s)
+	got := c.ReadAll(t, "t")
+	if len(got) != 2 || string(got[0].Value) != `{"user_id":"a","n":1,"page":"/p/1"}` || string(got[1].Value) != `{"user_id":"c","n":3,"page":"/p/3"}` {
+		t.Fatalf("topic = %d messages, want the two small rows", len(got))
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(dead) != 1 {
+		t.Fatalf("dead letters = %d, want 1", len(dead))
+	}
+	wantReason := fmt.Sprintf("message of %d bytes is over the 1048576-byte batch limit", len(big.String()))
+	if r := dead[0].Get("reason"); r != operators.Str(wantReason) || dead[0].Get("sink") != operators.Str("kafka") {
+		t.Errorf("dead letter reason %v sink %v, want %q kafka", r, dead[0].Get("sink"), wantReason)
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	brokers := &operators.Env{KafkaBrokers: []string{"127.0.0.1:1"}}
+	tests := []struct {
+		env     *operators.Env
+		args    map[string]string
+		columns []string
+		want    string
+	}{
+		{&operators.Env{}, map[string]string{"topic": "t"}, nil, "kafka sink: no Kafka brokers (set --kafka-brokers): not configured"},
+		{brokers, map[string]string{"key": "u"}, nil, `kafka sink: argument topic is required, e.g. topic="mobile-events"`},
+		{brokers, map[string]string{"topic": "t", "partition": "1"}, nil, "kafka sink: unknown argument partition (want topic, key or a buffer argument)"},
+		{brokers, map[string]string{"topic": "t", "key": "uid"}, []string{"user_id", "n"}, `kafka sink: key: "uid" names column "uid", which the statement does not output (it outputs user_id, n)`},
+		{brokers, map[string]string{"topic": "t", "batch": "0"}, nil, `kafka sink: batch="0": want a positive whole number`},
+	}
+	p, _ := operators.LookupSink("kafka")
+	for _, tt := range tests {
+		_, err := p.New(operators.SinkConfig{Query: "q", Args: tt.args, Env: tt.env, Columns: tt.columns})
+		if err == nil || err.Error() != tt.want {
+			t.Errorf("New(%v) error = %v\nwant %s", tt.args, err, tt.want)
+		}
+	}
+	_, err := p.New(operators.SinkConfig{Query: "q", Args: map[string]string{"topic": "t"}, Env: &operators.Env{}})
+	if !errors.Is(err, operators.ErrNotConfigured) {
+		t.Errorf("no brokers: %v does not wrap ErrNotConfigured", err)
+	}
+}
+
+// TestPublishOnAnnotation checks the annotation the compiler turns into
+// SinkDecl{Type: "kafka", Args: {topic, key}}.
+func TestPublishOnAnnotation(t *testing.T) {
+	a, ok := operators.LookupAnnotation("publishon")
+	if !ok {
+		t.Fatal("@PublishOn is not registered")
+	}
+	if !a.Repeatable || len(a.Args) != 2 || a.Args[0].Name != "topic" || !a.Args[0].Required || a.Args[1].Name != "key" || a.Args[1].Required {
+		t.Errorf("@PublishOn spec = %+v, want repeatable with topic (required) and key", a)
+	}
+	c := kafkatest.Start(t, kafkatest.Topic("mobile-events", 1))
+	decl := operators.SinkDecl{Type: "kafka", Args: map[string]string{"topic": "mobile-events", "key": "user_id"}}
+	s := newSink(t, &operators.Env{KafkaBrokers: c.Brokers}, decl.Args, "user_id", "n", "page")
+	if err := s.Write(context.Background(), []*operators.Record{userRow(operators.Str("u1"), 1)}); err != nil {
+		t.Fatal(err)
+	}
+	flush(t, s)
+	if got := c.ReadAll(t, "mobile-events"); len(got) != 1 || string(got[0].Key) != "u1" {
+		t.Fatalf("topic = %+v", got)
+	}
+}
+
+// TestBrokerErrors answers the first produce request with an error: a
+// retriable one is delivered on the next attempt, a permanent one goes to
+// the dead-letter stream.
+func TestBrokerErrors(t *testing.T) {
+	tests := []struct {
+		code      int16
+		delivered bool
+		reason    string
+	}{
+		{int16(kafkago.NotEnoughReplicas), true, ""},
+		{int16(kafkago.TopicAuthorizationFailed), false, "kafka refused the message: " + kafkago.TopicAuthorizationFailed.Error()},
+	}
+	for _, tt := range tests {
+		t.Run(kafkago.Error(tt.code).Title(), func(t *testing.T) {
+			c := kafkatest.Start(t, kafkatest.Topic("t", 1))
+			fake := c.Fake()
+			fake.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
+				pr := req.(*kmsg.ProduceRequest)
+				resp := pr.ResponseKind().(*kmsg.ProduceResponse)
+				resp.Version = pr.Version
+				for _, tp := range pr.Topics {
+					rt := kmsg.NewProduceResponseTopic()
+					rt.Topic = tp.Topic
+					for _, p := range tp.Partitions {
+						rp := kmsg.NewProduceResponseTopicPartition()
+						rp.Partition = p.Partition
+						rp.ErrorCode = tt.code
+						rt.Partitions = append(rt.Partitions, rp)
+					}
+					resp.Topics = append(resp.Topics, rt)
+				}
+				return resp, nil, true
+			})
+			var mu sync.Mutex
+			var dead []string
+			env := &operators.Env{KafkaBrokers: c.Brokers, Emit: func(_ string, recs []*operators.Record) error {
+				mu.Lock()
+				defer mu.Unlock()
+				for _, r := range recs {
+					dead = append(dead, r.Get("reason").S)
+				}
+				return nil
+			}}
+			s := newSink(t, env, map[string]string{"topic": "t", "backoff": "10ms"})
+			if err := s.Write(context.Background(), []*operators.Record{userRow(operators.Str("a"), 1)}); err != nil {
+				t.Fatal(err)
+			}
+			flush(t, s)
+			got := c.ReadAll(t, "t")
+			st := s.Stats()
+			mu.Lock()
+			defer mu.Unlock()
+			if tt.delivered {
+				if len(got) != 1 || st.Retries != 1 || st.Acked != 1 || len(dead) != 0 {
+					t.Errorf("topic %d messages, stats %+v, dead %v; want delivered once after one retry", len(got), st, dead)
+				}
+				return
+			}
+			if len(got) != 0 || st.DeadLettered != 1 || len(dead) != 1 || dead[0] != tt.reason {
+				t.Errorf("topic %d messages, stats %+v, dead %q; want one dead letter %q", len(got), st, dead, tt.reason)
+			}
+		})
+	}
+}
