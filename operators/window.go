@@ -242,7 +242,7 @@ func (a *Aggregate) newGroup(set int) *group {
 // Idle, so the last window of a quiet stream still closes.
 func (a *Aggregate) Tick(now int64, emit Emit) {
 	a.init()
-	if a.sawInput || a.lastInput == 0 {
+	if a.sawInput {
 		a.lastInput, a.sawInput = now, false
 	}
 	if a.Kind == NoWindow || a.maxEvent == math.MinInt64 {

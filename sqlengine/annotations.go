@@ -88,10 +88,12 @@ func split(src string) ([]*piece, error) {
 	for _, p := range parts {
 		off := strings.Index(text[at:], p) + at
 		at = off + len(p)
-		if strings.TrimSpace(sqlparser.StripLeadingComments(p)) == "" {
+		body := strings.TrimSpace(sqlparser.StripLeadingComments(p))
+		if body == "" {
 			continue
 		}
-		start := off + len(p) - len(strings.TrimLeft(p, " \t\r\n"))
+		// Annotations belong to the statement whose first token follows them.
+		start := off + len(strings.TrimRight(p, " \t\r\n")) - len(body)
 		pc := &piece{index: len(pieces) + 1, sql: p, offset: off}
 		for next < len(anns) && offs[next] < start {
 			pc.annotations = append(pc.annotations, anns[next])

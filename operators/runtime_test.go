@@ -1,0 +1,149 @@
+package operators
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+// passSpec reads a stream and emits every event unchanged.
+func passSpec(name, source, target string) *QuerySpec {
+	return &QuerySpec{Name: name, Source: source, Target: target, Build: func(*Counters) Operator {
+		return &Map{Extract: NewExtractor(nil), Star: true}
+	}}
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+func TestRuntimeChainsAndSubscribes(t *testing.T) {
+	rt := NewRuntime(RuntimeConfig{})
+	defer rt.Close()
+	if _, err := rt.Deploy(passSpec("copy", "in", "mid")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rt.Deploy(passSpec("tail", "mid", "")); err != nil {
+		t.Fatal(err)
+	}
+	sub, err := rt.Subscribe("tail", 16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	if err := rt.Ingest("in", []*Record{{Raw: []byte(`{"a":1}`)}, {Raw: []byte(`{"a":2}`)}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`{"a":1}`, `{"a":2}`} {
+		select {
+		case r := <-sub.C:
+			if r.String() != want {
+				t.Errorf("got %s, want %s", r, want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("no row")
+		}
+	}
+	q, _ := rt.Query("tail")
+	waitFor(t, "counters", func() bool { return q.Stats().In == 2 && q.Stats().Out == 2 })
+	if got := len(rt.Recent("tail")); got != 2 {
+		t.Errorf("recent rows %d, want 2", got)
+	}
+}
+
+func TestRuntimeRefusesCycles(t *testing.T) {
+	rt := NewRuntime(RuntimeConfig{})
+	defer rt.Close()
+	if _, err := rt.Deploy(passSpec("ab", "a", "b")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rt.Deploy(passSpec("bc", "b", "c")); err != nil {
+		t.Fatal(err)
+	}
+	_, err := rt.Deploy(passSpec("ca", "c", "a"))
+	if err == nil || !strings.Contains(err.Error(), "would feed back into its own source stream c") {
+		t.Fatalf("got %v", err)
+	}
+	if _, err := rt.Deploy(passSpec("ab", "x", "")); !errors.Is(err, ErrExists) {
+		t.Errorf("duplicate name: %v", err)
+	}
+	if err := rt.Delete("nope"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("delete missing: %v", err)
+	}
+}
+
+// blockingSink holds every Write until released, like a sink whose system is down.
+type blockingSink struct{ release chan struct{} }
+
+func (s *blockingSink) Write(ctx context.Context, _ []*Record) error {
+	select {
+	case <-s.release:
+	case <-ctx.Done():
+	}
+	return nil
+}
+func (s *blockingSink) Flush(context.Context) error { return nil }
+func (s *blockingSink) Close() error                { return nil }
+
+func TestBackpressureReachesIngest(t *testing.T) {
+	block := &blockingSink{release: make(chan struct{})}
+	RegisterSink(SinkPlugin{Name: "test_blocking", New: func(SinkConfig) (Sink, error) { return block, nil }})
+	rt := NewRuntime(RuntimeConfig{QueueSize: 2, QueryQueue: 1})
+	spec := passSpec("slow", "s", "")
+	spec.Sinks = []SinkDecl{{Type: "test_blocking"}}
+	if _, err := rt.Deploy(spec); err != nil {
+		t.Fatal(err)
+	}
+	accepted := 0
+	var err error
+	for i := 0; i < 100 && err == nil; i++ {
+		if err = rt.Ingest("s", []*Record{{Raw: []byte(`{}`)}}); err == nil {
+			accepted++
+		}
+	}
+	if !errors.Is(err, ErrBackpressure) {
+		t.Fatalf("ingest never pushed back: %v", err)
+	}
+	// One batch in the sink, one in the statement's queue, one held by the
+	// stream goroutine, two in the stream's queue.
+	if accepted > 5 {
+		t.Errorf("accepted %d batches into bounded queues of 5", accepted)
+	}
+	close(block.release)
+	q, _ := rt.Query("slow")
+	waitFor(t, "the accepted batches", func() bool { return q.Stats().Out == uint64(accepted) })
+	rt.Close()
+}
+
+func TestReplaceMovesSubscribers(t *testing.T) {
+	rt := NewRuntime(RuntimeConfig{})
+	defer rt.Close()
+	if _, err := rt.Deploy(passSpec("q", "s", "")); err != nil {
+		t.Fatal(err)
+	}
+	sub, _ := rt.Subscribe("q", 16)
+	defer sub.Close()
+	if _, kept, err := rt.Replace(passSpec("q", "s", "")); err != nil || kept {
+		t.Fatalf("replace: kept=%v err=%v", kept, err)
+	}
+	if err := rt.Ingest("s", []*Record{{Raw: []byte(`{"after":true}`)}}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case r := <-sub.C:
+		if r.String() != `{"after":true}` {
+			t.Errorf("got %s", r)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the subscription did not survive the replace")
+	}
+}

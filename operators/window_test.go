@@ -1,0 +1,123 @@
+package operators
+
+import (
+	"testing"
+)
+
+// countPerWindow is an event-time tumbling COUNT(*) over field ts.
+func countPerWindow(size, lateness, idle int64) (*Aggregate, *Counters) {
+	c := &Counters{}
+	name := "q"
+	mk, _ := aggregateFactory("COUNT")
+	return &Aggregate{
+		Query:     &name,
+		Extract:   NewExtractor([][]string{{"ts"}}),
+		EventTime: func(row []Value) Value { return row[0] },
+		Lateness:  lateness,
+		Idle:      idle,
+		Kind:      Tumble,
+		Size:      size,
+		Aggs:      []AggSpec{{New: mk}},
+		Columns:   []string{"n"},
+		Project:   []Expr{func(row []Value) Value { return row[2] }},
+		Counters:  c,
+	}, c
+}
+
+func aggregateFactory(name string) (func() Aggregator, error) {
+	f, _ := LookupAggregate(name)
+	return f.New(nil)
+}
+
+func events(ts ...int) []*Record {
+	out := make([]*Record, len(ts))
+	for i, t := range ts {
+		out[i] = &Record{Raw: []byte(`{"ts":` + itoa(t) + `}`)}
+	}
+	return out
+}
+
+func itoa(i int) string { return Int(int64(i)).Text() }
+
+func collect(rows *[]string) Emit {
+	return func(rs []*Record) {
+		for _, r := range rs {
+			*rows = append(*rows, r.Get("window_start").Text()+":"+r.Get("n").Text())
+		}
+	}
+}
+
+// An idle stream's last window closes once the wall clock has moved on by
+// idle plus what the window still needed, and not before.
+func TestIdleStreamClosesLastWindow(t *testing.T) {
+	a, _ := countPerWindow(10_000, 0, 1_000)
+	var rows []string
+	a.Process(events(1_000, 4_000), collect(&rows))
+	a.Tick(100_000, collect(&rows)) // first tick after input: the quiet period starts here
+	if len(rows) != 0 {
+		t.Fatalf("emitted %v while input was fresh", rows)
+	}
+	// Watermark = 4000 - 0 + quiet - 1000: window [0, 10000) needs quiet >= 7000.
+	a.Tick(106_999, collect(&rows))
+	if len(rows) != 0 {
+		t.Fatalf("emitted %v too early", rows)
+	}
+	a.Tick(107_000, collect(&rows))
+	if len(rows) != 1 || rows[0] != "0:2" {
+		t.Fatalf("got %v, want [0:2]", rows)
+	}
+	a.Tick(200_000, collect(&rows))
+	if len(rows) != 1 {
+		t.Fatalf("a window was emitted twice: %v", rows)
+	}
+}
+
+func TestLateAfterIdleClose(t *testing.T) {
+	a, c := countPerWindow(10_000, 0, 1_000)
+	var rows []string
+	a.Process(events(1_000), collect(&rows))
+	a.Tick(0, collect(&rows))
+	a.Tick(12_000, collect(&rows)) // watermark 1000 + 12000 - 1000 closes [0, 10000)
+	a.Process(events(2_000, 15_000), collect(&rows))
+	if c.Late.Load() != 1 {
+		t.Errorf("late = %d, want 1", c.Late.Load())
+	}
+	a.Finish(collect(&rows))
+	if len(rows) != 2 || rows[0] != "0:1" || rows[1] != "10000:1" {
+		t.Errorf("got %v", rows)
+	}
+}
+
+func TestCopyStateKeepsOpenWindows(t *testing.T) {
+	old, _ := countPerWindow(10_000, 0, 1_000)
+	var rows []string
+	old.Process(events(1_000, 2_000), collect(&rows))
+	next, _ := countPerWindow(10_000, 0, 1_000)
+	next.CopyState(old)
+	next.Process(events(3_000), collect(&rows))
+	next.Finish(collect(&rows))
+	if len(rows) != 1 || rows[0] != "0:3" {
+		t.Errorf("got %v, want [0:3]", rows)
+	}
+	if next.StateSize() != 0 {
+		t.Errorf("state size %d after finish", next.StateSize())
+	}
+}
+
+func TestRowKeyIsStable(t *testing.T) {
+	k1 := RowKey("q", 10_000, 0, []Value{Str("US"), Null()})
+	k2 := RowKey("q", 10_000, 0, []Value{Str("US"), Null()})
+	if k1 != k2 || len(k1) != 32 {
+		t.Fatalf("keys %q %q", k1, k2)
+	}
+	for _, other := range []string{
+		RowKey("q2", 10_000, 0, []Value{Str("US"), Null()}),
+		RowKey("q", 20_000, 0, []Value{Str("US"), Null()}),
+		RowKey("q", 10_000, 1, []Value{Str("US"), Null()}),
+		RowKey("q", 10_000, 0, []Value{Str("US"), Str("")}),
+	} {
+		if other == k1 {
+			t.Errorf("distinct rows share key %s", k1)
+		}
+	}
+}

@@ -1,0 +1,128 @@
+package sqlengine_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	_ "sluice/plugins/functions"
+	_ "sluice/plugins/sinks/stdout"
+	"sluice/sqlengine"
+)
+
+func TestCompileErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		src  string
+		want string // the whole first error
+		line int
+		col  int
+	}{
+		{"misspelt function", "@Name(\"m\")\nSELECT country,\n       PERCENTLE(latency_ms, 95) AS p\nFROM s GROUP BY TUMBLE(ts, INTERVAL 10 SECOND), country",
+			"statement 1 (m) line 3, column 8: aggregate or function PERCENTLE", 3, 8},
+		{"syntax", "SELECT a\nFROM s\nWHERE a = = 1", "statement 1 (query_", 3, 11},
+		{"unknown annotation", "@Nmae(\"x\")\nSELECT a FROM s", "statement 1 line 1, column 1: unknown annotation @Nmae; did you mean Name?", 1, 1},
+		{"unknown sink", "@Sink(type=\"elasticsaerch\")\nSELECT a FROM s", "unknown sink type \"elasticsaerch\"", 1, 1},
+		{"second statement", "SELECT a FROM s;\n\n@Name(\"two\")\nSELECT b FROM s WHERE COUNT(*) > 1", "statement 2 (two) line 4, column 23: aggregate COUNT is not allowed here", 4, 23},
+		{"ungrouped column", "@Name(\"g\")\nSELECT page, COUNT(*) AS n FROM s GROUP BY TUMBLE(ts, INTERVAL 1 MINUTE)", "column page must appear in GROUP BY", 2, 8},
+		{"unbounded distinct", "@Name(\"u\")\nSELECT page, COUNT(DISTINCT user_id) AS u FROM s GROUP BY page", "COUNT(distinct user_id) keeps state that grows without a window", 0, 0},
+		{"event time mismatch", "@Name(\"e\")\n@EventTime(column=\"ts\")\nSELECT COUNT(*) AS n FROM s GROUP BY TUMBLE(created, INTERVAL 1 SECOND)", "TUMBLE uses created but @EventTime names ts", 0, 0},
+		{"bad interval", "SELECT COUNT(*) AS n FROM s GROUP BY TUMBLE(ts, INTERVAL 10 FORTNIGHT)", "unknown interval unit FORTNIGHT", 0, 0},
+		{"order without window", "SELECT a FROM s ORDER BY a", "ORDER BY needs a window", 0, 0},
+		{"duplicate names", "@Name(\"x\")\nSELECT a FROM s;\n@Name(\"x\")\nSELECT b FROM s", "statement 1 is also named \"x\"", 0, 0},
+		{"wrong arity", "SELECT UPPER(a, b) AS u FROM s", "UPPER takes 1 argument, got 2", 0, 0},
+		{"self insert", "INSERT INTO s SELECT * FROM s", "reads and writes the same stream", 0, 0},
+		{"bad lateness", "@EventTime(column=\"ts\", lateness=\"soon\")\nSELECT a FROM s", "@EventTime lateness=\"soon\" is not a duration", 1, 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := sqlengine.Compile(tc.src)
+			var list sqlengine.ErrorList
+			if !errors.As(err, &list) || len(list) == 0 {
+				t.Fatalf("want a compile error, got %v", err)
+			}
+			first := list[0]
+			msg := first.Error()
+			if tc.name == "misspelt function" {
+				// The registry may name it a function or an aggregate; the
+				// suggestion is what matters.
+				if !strings.Contains(msg, "PERCENTLE") || !strings.Contains(msg, "did you mean PERCENTILE?") {
+					t.Errorf("got %q", msg)
+				}
+			} else if !strings.Contains(msg, tc.want) {
+				t.Errorf("got %q, want it to contain %q", msg, tc.want)
+			}
+			if tc.line > 0 && (first.Line != tc.line || first.Column != tc.col) {
+				t.Errorf("at line %d column %d, want %d:%d (%s)", first.Line, first.Column, tc.line, tc.col, msg)
+			}
+		})
+	}
+}
+
+func TestCompileSpec(t *testing.T) {
+	specs, err := sqlengine.Compile(`
+-- Views per page, a widget and a sink.
+@Name("page_views")
+@Description("views per page")
+@EventTime(column="ts", lateness="5s")
+@Widget(type="timeseries", title="Views", value="views", series="page")
+@Sink(type="stdout")
+SELECT page, COUNT(*) AS views FROM events WHERE NOT is_bot(ua)
+GROUP BY TUMBLE(ts, INTERVAL 10 SECOND), page;
+
+INSERT INTO mobile SELECT * FROM events WHERE device_type(ua) = 'mobile'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(specs) != 2 {
+		t.Fatalf("%d specs", len(specs))
+	}
+	s := specs[0]
+	if s.Name != "page_views" || s.Source != "events" || s.Description != "views per page" || s.Widget["series"] != "page" {
+		t.Errorf("spec %+v", s)
+	}
+	if got := strings.Join(s.Columns, ","); got != "window_start,window_end,page,views,_key" {
+		t.Errorf("columns %s", got)
+	}
+	var ops []string
+	for _, n := range s.Plan {
+		ops = append(ops, n.Op)
+	}
+	if got := strings.Join(ops, ","); got != "source,extract,filter,aggregate,project,sink" {
+		t.Errorf("plan %s", got)
+	}
+	if !strings.Contains(s.Plan[1].Detail, "fields ua, ts, page") {
+		t.Errorf("extract detail %q", s.Plan[1].Detail)
+	}
+	m := specs[1]
+	if !strings.HasPrefix(m.Name, "query_") || m.Target != "mobile" || m.StateShape != "" || m.Columns[0] != "*" {
+		t.Errorf("insert spec %+v", m)
+	}
+}
+
+func TestStateShape(t *testing.T) {
+	shape := func(src string) string {
+		specs, err := sqlengine.Compile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return specs[0].StateShape
+	}
+	base := shape("SELECT page, COUNT(*) AS n FROM s GROUP BY TUMBLE(ts, INTERVAL 10 SECOND), page")
+	if base == "" {
+		t.Fatal("aggregate has no state shape")
+	}
+	same := shape("SELECT page, COUNT(*) AS views FROM s WHERE page <> '/' GROUP BY TUMBLE(ts, INTERVAL 10 SECOND), page HAVING COUNT(*) > 1")
+	if same != base {
+		t.Errorf("a new filter, alias and HAVING keep the shape: %q vs %q", same, base)
+	}
+	for _, changed := range []string{
+		"SELECT page, SUM(x) AS n FROM s GROUP BY TUMBLE(ts, INTERVAL 10 SECOND), page",
+		"SELECT page, COUNT(*) AS n FROM s GROUP BY TUMBLE(ts, INTERVAL 1 MINUTE), page",
+		"SELECT device, COUNT(*) AS n FROM s GROUP BY TUMBLE(ts, INTERVAL 10 SECOND), device",
+	} {
+		if shape(changed) == base {
+			t.Errorf("%s: shape should change", changed)
+		}
+	}
+}
