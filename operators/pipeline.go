@@ -27,10 +27,11 @@ type StateCopier interface {
 
 // Counters are a running statement's counters; operators add to them.
 type Counters struct {
-	In     atomic.Uint64 // records read from the source stream
-	Out    atomic.Uint64 // rows emitted
-	Late   atomic.Uint64 // events behind the watermark
-	Errors atomic.Uint64 // rows an expression or sink failed on
+	In        atomic.Uint64 // records read from the source stream
+	Out       atomic.Uint64 // rows emitted
+	Late      atomic.Uint64 // events behind the watermark
+	Errors    atomic.Uint64 // rows an expression or sink failed on
+	Evictions atomic.Uint64 // keyed state closed early to stay within its bound
 }
 
 // PlanNode describes one operator of a compiled statement for the API.

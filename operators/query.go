@@ -36,6 +36,7 @@ type QueryStats struct {
 	Out       uint64       `json:"rows_out"`
 	Late      uint64       `json:"late_events"`
 	Errors    uint64       `json:"errors"`
+	Evictions uint64       `json:"evictions"`
 	StateSize int          `json:"state_size"`
 	Queued    int          `json:"queued_batches"`
 	Dropped   uint64       `json:"subscriber_drops"`
@@ -46,13 +47,14 @@ type QueryStats struct {
 // Stats reads the counters. StateSize is read racily on purpose: it is a gauge.
 func (q *Query) Stats() QueryStats {
 	st := QueryStats{
-		In:      q.counters.In.Load(),
-		Out:     q.counters.Out.Load(),
-		Late:    q.counters.Late.Load(),
-		Errors:  q.counters.Errors.Load(),
-		Queued:  len(q.in),
-		Dropped: q.results.dropped.Load(),
-		Started: q.started,
+		In:        q.counters.In.Load(),
+		Out:       q.counters.Out.Load(),
+		Late:      q.counters.Late.Load(),
+		Errors:    q.counters.Errors.Load(),
+		Evictions: q.counters.Evictions.Load(),
+		Queued:    len(q.in),
+		Dropped:   q.results.dropped.Load(),
+		Started:   q.started,
 	}
 	st.StateSize = int(q.stateSize.Load())
 	for _, s := range q.sinks {

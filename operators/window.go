@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	"math"
 	"slices"
 	"sort"
 )
@@ -57,13 +56,10 @@ type Aggregate struct {
 	MaxGroups int // open groups across windows; more are refused and counted as errors
 	Counters  *Counters
 
-	windows   map[int64]*window
-	wm        int64 // watermark: windows ending at or before it are closed
-	maxEvent  int64
-	lastInput int64 // wall clock of the last tick that followed input
-	sawInput  bool
-	arrival   int64 // latest arrival seen, stamped on output rows
-	groups    int
+	windows map[int64]*window
+	time    watermark
+	arrival int64 // latest arrival seen, stamped on output rows
+	groups  int
 	dirty     []*group // running aggregates: groups changed in this batch
 
 	row, kv, args, orow []Value
@@ -90,7 +86,7 @@ func (a *Aggregate) init() {
 		return
 	}
 	a.windows = map[int64]*window{}
-	a.wm, a.maxEvent = math.MinInt64, math.MinInt64
+	a.time = newWatermark(a.Lateness, a.Idle)
 	a.row = make([]Value, a.Extract.Len())
 	a.kv = make([]Value, len(a.Keys))
 	a.args = make([]Value, len(a.Aggs))
@@ -130,7 +126,6 @@ func (a *Aggregate) Schema() *Schema { a.init(); return a.schema }
 
 func (a *Aggregate) Process(batch []*Record, emit Emit) {
 	a.init()
-	a.sawInput = true
 	for _, r := range batch {
 		a.arrival = max(a.arrival, r.Arrival)
 		a.Extract.Extract(r, a.row)
@@ -161,7 +156,7 @@ func (a *Aggregate) Process(batch []*Record, emit Emit) {
 			a.add(0)
 		case Tumble:
 			s := floorTo(ts, a.Size)
-			if s+a.Size <= a.wm {
+			if a.time.closed(s + a.Size) {
 				a.Counters.Late.Add(1)
 				continue
 			}
@@ -169,7 +164,7 @@ func (a *Aggregate) Process(batch []*Record, emit Emit) {
 		case Hop:
 			added := false
 			for s := floorTo(ts, a.Slide); s > ts-a.Size; s -= a.Slide {
-				if s+a.Size > a.wm {
+				if !a.time.closed(s + a.Size) {
 					a.add(s)
 					added = true
 				}
@@ -179,16 +174,14 @@ func (a *Aggregate) Process(batch []*Record, emit Emit) {
 				continue
 			}
 		}
-		if ts > a.maxEvent {
-			a.maxEvent = ts
-		}
+		a.time.observe(ts)
 	}
 	if a.Kind == NoWindow {
 		a.emitDirty(emit)
 		return
 	}
-	if a.maxEvent != math.MinInt64 {
-		a.advance(a.maxEvent-a.Lateness, emit)
+	if wm, moved := a.time.afterBatch(); moved {
+		a.close(wm, emit)
 	}
 }
 
@@ -242,22 +235,16 @@ func (a *Aggregate) newGroup(set int) *group {
 // Idle, so the last window of a quiet stream still closes.
 func (a *Aggregate) Tick(now int64, emit Emit) {
 	a.init()
-	if a.sawInput {
-		a.lastInput, a.sawInput = now, false
-	}
-	if a.Kind == NoWindow || a.maxEvent == math.MinInt64 {
-		return
-	}
-	if quiet := now - a.lastInput; quiet >= a.Idle {
-		a.advance(a.maxEvent-a.Lateness+quiet-a.Idle, emit)
+	if wm, moved := a.time.tick(now); moved && a.Kind != NoWindow {
+		a.close(wm, emit)
 	}
 }
 
 // Finish closes every open window: the end of a bounded input.
 func (a *Aggregate) Finish(emit Emit) {
 	a.init()
-	if a.Kind != NoWindow {
-		a.advance(math.MaxInt64, emit)
+	if wm, moved := a.time.finish(); moved && a.Kind != NoWindow {
+		a.close(wm, emit)
 	}
 }
 
@@ -270,16 +257,13 @@ func (a *Aggregate) CopyState(old Operator) {
 		return
 	}
 	a.init()
-	a.windows, a.wm, a.maxEvent, a.groups = o.windows, o.wm, o.maxEvent, o.groups
+	a.windows, a.time, a.groups = o.windows, o.time, o.groups
+	a.time.lateness, a.time.idle = a.Lateness, a.Idle
 	o.windows = nil
 }
 
-// advance moves the watermark and emits every window it closes, oldest first.
-func (a *Aggregate) advance(wm int64, emit Emit) {
-	if wm <= a.wm {
-		return
-	}
-	a.wm = wm
+// close emits every window the watermark has passed, oldest first.
+func (a *Aggregate) close(wm int64, emit Emit) {
 	var closed []int64
 	for s := range a.windows {
 		if s+a.Size <= wm {

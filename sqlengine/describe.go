@@ -40,6 +40,13 @@ func describe(p *planned, sel *sqlparser.Select, spec *operators.QuerySpec, in *
 			add("top-n", strings.TrimSpace(sqlparser.String(sel.OrderBy)+sqlparser.String(sel.Limit))+" per window")
 		}
 		add("project", strings.Join(op.Schema().Names, ", "))
+	case *operators.Sessions:
+		detail := fmt.Sprintf("sessions closed after %s idle", time.Duration(op.Gap)*time.Millisecond)
+		if op.MaxDuration > 0 {
+			detail += fmt.Sprintf(" or %s long", time.Duration(op.MaxDuration)*time.Millisecond)
+		}
+		add("sessionize", detail+"; "+strings.TrimSpace(sqlparser.String(sel.GroupBy)))
+		add("project", strings.Join(op.Schema().Names, ", "))
 	case *operators.Map:
 		add("project", strings.Join(p.columns, ", "))
 	}

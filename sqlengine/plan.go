@@ -33,6 +33,8 @@ type planned struct {
 type windowSpec struct {
 	kind        operators.WindowKind
 	size, slide time.Duration
+	session     bool
+	maxDuration time.Duration // SESSION only; 0: unlimited
 	timeCol     sqlparser.Expr
 	text        string
 }
@@ -228,15 +230,42 @@ func planAggregate(p *planned, sel *sqlparser.Select, o *options, spec *operator
 	for _, a := range out.aggs {
 		agg.Aggs = append(agg.Aggs, a.spec)
 		aggText = append(aggText, a.text)
-		if win.kind == operators.NoWindow && unboundedWithoutWindow[a.fn] {
+		if win.kind == operators.NoWindow && !win.session && unboundedWithoutWindow[a.fn] {
 			return errorf(a.fn, "%s keeps state that grows without a window; add TUMBLE or HOP to GROUP BY", a.text)
 		}
 	}
 	agg.Extract = operators.NewExtractor(in.paths)
+	p.shape = fmt.Sprintf("%d:%d:%d:%v:%d|%s|%v|%s|%s", win.kind, agg.Size, agg.Slide, win.session, win.maxDuration.Milliseconds(),
+		strings.Join(keyText, ","), sets, strings.Join(aggText, ","), strings.Join(o.eventTime, "."))
+	if win.session {
+		return planSessions(p, agg, win)
+	}
 	p.op = agg
 	p.columns = agg.Schema().Names
-	p.shape = fmt.Sprintf("%d:%d:%d|%s|%v|%s|%s", win.kind, agg.Size, agg.Slide, strings.Join(keyText, ","), sets,
-		strings.Join(aggText, ","), strings.Join(o.eventTime, "."))
+	return nil
+}
+
+// planSessions turns a grouped statement with a SESSION window into the
+// session operator.
+func planSessions(p *planned, agg *operators.Aggregate, win windowSpec) error {
+	if agg.Order != nil || agg.Limit > 0 {
+		return errorf("ORDER", "ORDER BY and LIMIT do not apply to SESSION windows")
+	}
+	for _, c := range agg.Columns {
+		for _, auto := range operators.SessionColumns {
+			if c == auto {
+				return errorf(c, "column %s is part of every session row already; name yours differently", c)
+			}
+		}
+	}
+	s := &operators.Sessions{
+		Extract: agg.Extract, Where: agg.Where, EventTime: agg.EventTime, Lateness: agg.Lateness, Idle: agg.Idle,
+		Gap: win.size.Milliseconds(), MaxDuration: win.maxDuration.Milliseconds(),
+		Keys: agg.Keys, Aggs: agg.Aggs, Having: agg.Having, Columns: agg.Columns, Project: agg.Project,
+		MaxSessions: maxRunningGroups, Counters: agg.Counters,
+	}
+	p.op = s
+	p.columns = s.Schema().Names
 	return nil
 }
 
@@ -334,8 +363,8 @@ func groupBy(items sqlparser.GroupBy, aliases map[string]sqlparser.Expr) (window
 			plain = append(plain, addKey(item))
 		}
 	}
-	if win.kind == operators.NoWindow && win.text == "SESSION" {
-		return win, nil, nil, errorf("SESSION", "SESSION windows are not supported yet")
+	if win.session && multi != "" {
+		return win, nil, nil, errorf(multi, "%s cannot be combined with SESSION windows", multi)
 	}
 	if multi == "" {
 		return win, keys, nil, nil
@@ -380,9 +409,9 @@ func window(name string, f *sqlparser.FuncExpr) (windowSpec, error) {
 	usage := map[string]string{
 		"TUMBLE":  "TUMBLE(ts, INTERVAL 10 SECOND)",
 		"HOP":     "HOP(ts, INTERVAL 5 SECOND, INTERVAL 1 MINUTE) — slide, then size",
-		"SESSION": "SESSION(ts, INTERVAL 30 MINUTE)",
+		"SESSION": "SESSION(ts, INTERVAL 30 MINUTE[, INTERVAL 4 HOUR]) — gap, then optional longest duration",
 	}[name]
-	if len(f.Exprs) != want {
+	if len(f.Exprs) != want && !(name == "SESSION" && len(f.Exprs) == 3) {
 		return windowSpec{}, errorf(f.Name.String(), "%s takes %d arguments: %s", name, want, usage)
 	}
 	w := windowSpec{text: name}
@@ -411,7 +440,10 @@ func window(name string, f *sqlparser.FuncExpr) (windowSpec, error) {
 			return w, errorf(f.Name.String(), "HOP size must be a multiple of the slide, at most %d slides", maxHopWindows)
 		}
 	case "SESSION":
-		w.size = durs[0]
+		w.session, w.size = true, durs[0]
+		if len(durs) == 2 {
+			w.maxDuration = durs[1]
+		}
 	}
 	return w, nil
 }

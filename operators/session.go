@@ -1,0 +1,301 @@
+package operators
+
+import (
+	"container/heap"
+	"crypto/sha256"
+	"encoding/hex"
+	"sort"
+)
+
+// SessionColumns lead every row of a session statement.
+var SessionColumns = []string{"session_id", "event", "started", "ended", "duration_s", "events"}
+
+// Sessions groups each key's events into sessions that close after Gap of
+// inactivity in event time (when the watermark passes the last event plus
+// Gap) or at MaxDuration. It emits a "start" row with a session's first
+// event and an "end" row when it closes. Open sessions are bounded by
+// MaxSessions: past it the session closest to expiry is closed early and
+// counted as an eviction.
+//
+// Expressions after grouping read the same output-phase row as Aggregate:
+// keys, then window_start (the session's first event time) and window_end
+// (its last), then the aggregates.
+type Sessions struct {
+	Extract     *Extractor
+	Where       Expr
+	EventTime   Expr // nil: arrival time
+	Lateness    int64
+	Idle        int64
+	Gap         int64 // ms
+	MaxDuration int64 // ms; 0: unlimited
+	Keys        []Expr
+	Aggs        []AggSpec
+	Having      Expr
+	Columns     []string
+	Project     []Expr
+	MaxSessions int
+	Counters    *Counters
+
+	open    map[string]*session
+	byEnd   sessionHeap
+	time    watermark
+	arrival int64
+
+	row, kv, args, orow []Value
+	keyBuf              []byte
+	schema              *Schema
+	out                 []*Record
+}
+
+type session struct {
+	id          string
+	key         string
+	keys        []Value
+	start, last int64
+	events      int64
+	aggs        []Aggregator
+	index       int // in byEnd
+}
+
+// deadline is when the session closes unless another event arrives.
+func (s *session) deadline(gap, maxDuration int64) int64 {
+	d := s.last + gap
+	if maxDuration > 0 {
+		d = min(d, s.start+maxDuration)
+	}
+	return d
+}
+
+func (a *Sessions) init() {
+	if a.open != nil {
+		return
+	}
+	a.open = map[string]*session{}
+	a.byEnd = sessionHeap{owner: a}
+	a.time = newWatermark(a.Lateness, a.Idle)
+	a.row = make([]Value, a.Extract.Len())
+	a.kv = make([]Value, len(a.Keys))
+	a.args = make([]Value, len(a.Aggs))
+	a.orow = make([]Value, len(a.Keys)+2+len(a.Aggs))
+	a.schema = NewSchema(append(append(append([]string(nil), SessionColumns...), a.Columns...), "_key")...)
+	if a.MaxSessions <= 0 {
+		a.MaxSessions = 1_000_000
+	}
+}
+
+// Schema is the output rows' schema.
+func (a *Sessions) Schema() *Schema { a.init(); return a.schema }
+
+func (a *Sessions) Process(batch []*Record, emit Emit) {
+	a.init()
+	a.out = a.out[:0]
+	for _, r := range batch {
+		a.Extract.Extract(r, a.row)
+		if a.Where != nil && !a.Where(a.row).Truthy() {
+			continue
+		}
+		a.arrival = max(a.arrival, r.Arrival)
+		ts := r.Arrival
+		if a.EventTime != nil {
+			t, ok := TimeMillis(a.EventTime(a.row))
+			if !ok {
+				a.Counters.Errors.Add(1)
+				continue
+			}
+			ts = t
+		}
+		for i, k := range a.Keys {
+			a.kv[i] = k(a.row)
+		}
+		for i, ag := range a.Aggs {
+			if ag.Arg == nil {
+				a.args[i] = Int(1)
+			} else {
+				a.args[i] = ag.Arg(a.row)
+			}
+		}
+		a.add(ts)
+	}
+	if wm, moved := a.time.afterBatch(); moved {
+		a.closeUntil(wm)
+	}
+	if len(a.out) > 0 {
+		emit(a.out)
+	}
+	clear(a.out)
+}
+
+func (a *Sessions) add(ts int64) {
+	buf := a.keyBuf[:0]
+	for _, v := range a.kv {
+		buf = AppendValue(buf, v)
+	}
+	a.keyBuf = buf
+	s := a.open[string(buf)]
+	if s != nil && (ts >= s.last+a.Gap || (a.MaxDuration > 0 && ts >= s.start+a.MaxDuration)) {
+		// Past the gap or the longest duration: that session is over even
+		// if the watermark has not said so yet.
+		a.close(s)
+		s = nil
+	}
+	if s == nil {
+		if a.time.closed(ts + a.Gap) {
+			a.Counters.Late.Add(1)
+			return
+		}
+		if len(a.open) >= a.MaxSessions {
+			a.close(a.byEnd.items[0])
+			a.Counters.Evictions.Add(1)
+		}
+		s = &session{key: string(buf), keys: append([]Value(nil), a.kv...), start: ts, last: ts, aggs: make([]Aggregator, len(a.Aggs))}
+		s.id = SessionID(s.keys, ts)
+		for i, ag := range a.Aggs {
+			s.aggs[i] = ag.New()
+		}
+		a.open[s.key] = s
+		a.fold(s, ts)
+		heap.Push(&a.byEnd, s)
+		a.emitRow(s, "start")
+		return
+	}
+	a.fold(s, ts)
+	heap.Fix(&a.byEnd, s.index)
+}
+
+func (a *Sessions) fold(s *session, ts int64) {
+	s.events++
+	s.start, s.last = min(s.start, ts), max(s.last, ts)
+	for i, ag := range s.aggs {
+		ag.Add(a.args[i])
+	}
+	a.time.observe(ts)
+}
+
+// closeUntil ends every session whose deadline the watermark has passed,
+// in deadline then key order.
+func (a *Sessions) closeUntil(wm int64) {
+	var due []*session
+	for a.byEnd.Len() > 0 && a.byEnd.items[0].deadline(a.Gap, a.MaxDuration) <= wm {
+		due = append(due, heap.Pop(&a.byEnd).(*session))
+	}
+	sort.SliceStable(due, func(i, j int) bool {
+		di, dj := due[i].deadline(a.Gap, a.MaxDuration), due[j].deadline(a.Gap, a.MaxDuration)
+		if di != dj {
+			return di < dj
+		}
+		return due[i].key < due[j].key
+	})
+	for _, s := range due {
+		delete(a.open, s.key)
+		a.emitRow(s, "end")
+	}
+}
+
+// close ends one session now.
+func (a *Sessions) close(s *session) {
+	heap.Remove(&a.byEnd, s.index)
+	delete(a.open, s.key)
+	a.emitRow(s, "end")
+}
+
+// row2 appends a start or end row for s (HAVING applies to both).
+func (a *Sessions) emitRow(s *session, event string) {
+	nk := len(a.Keys)
+	copy(a.orow, s.keys)
+	a.orow[nk], a.orow[nk+1] = Int(s.start), Int(s.last)
+	for i, ag := range s.aggs {
+		a.orow[nk+2+i] = ag.Result()
+	}
+	if a.Having != nil && !a.Having(a.orow).Truthy() {
+		return
+	}
+	vals := make([]Value, 0, len(a.schema.Names))
+	ended, duration := Null(), Float(0)
+	if event == "end" {
+		ended, duration = Int(s.last), Float(float64(s.last-s.start)/1000)
+	}
+	vals = append(vals, Str(s.id), Str(event), Int(s.start), ended, duration, Int(s.events))
+	for _, e := range a.Project {
+		vals = append(vals, e(a.orow))
+	}
+	vals = append(vals, Str(s.id+":"+event))
+	a.out = append(a.out, &Record{Arrival: a.arrival, Schema: a.schema, Values: vals})
+}
+
+func (a *Sessions) Tick(now int64, emit Emit) {
+	a.init()
+	if wm, moved := a.time.tick(now); moved {
+		a.out = a.out[:0]
+		a.closeUntil(wm)
+		if len(a.out) > 0 {
+			emit(a.out)
+		}
+		clear(a.out)
+	}
+}
+
+func (a *Sessions) Finish(emit Emit) {
+	a.init()
+	a.time.finish()
+	a.out = a.out[:0]
+	a.closeUntil(a.time.wm)
+	if len(a.out) > 0 {
+		emit(a.out)
+	}
+	clear(a.out)
+}
+
+func (a *Sessions) StateSize() int { return len(a.open) }
+
+// CopyState takes over the open sessions of a statement with the same shape.
+func (a *Sessions) CopyState(old Operator) {
+	o, ok := old.(*Sessions)
+	if !ok || o.open == nil {
+		return
+	}
+	a.init()
+	a.open, a.byEnd, a.time = o.open, o.byEnd, o.time
+	a.byEnd.owner = a
+	a.time.lateness, a.time.idle = a.Lateness, a.Idle
+	o.open = nil
+}
+
+// SessionID is a session's stable id: its key values and first event time.
+// Statements that sessionize the same stream the same way agree on it.
+func SessionID(keys []Value, start int64) string {
+	var buf []byte
+	for _, k := range keys {
+		buf = AppendValue(buf, k)
+	}
+	buf = AppendValue(buf, Int(start))
+	sum := sha256.Sum256(buf)
+	return hex.EncodeToString(sum[:8])
+}
+
+// sessionHeap orders open sessions by deadline.
+type sessionHeap struct {
+	owner *Sessions
+	items []*session
+}
+
+func (h *sessionHeap) Len() int { return len(h.items) }
+func (h *sessionHeap) Less(i, j int) bool {
+	g, m := h.owner.Gap, h.owner.MaxDuration
+	return h.items[i].deadline(g, m) < h.items[j].deadline(g, m)
+}
+func (h *sessionHeap) Swap(i, j int) {
+	h.items[i], h.items[j] = h.items[j], h.items[i]
+	h.items[i].index, h.items[j].index = i, j
+}
+func (h *sessionHeap) Push(x any) {
+	s := x.(*session)
+	s.index = len(h.items)
+	h.items = append(h.items, s)
+}
+func (h *sessionHeap) Pop() any {
+	n := len(h.items) - 1
+	s := h.items[n]
+	h.items[n] = nil
+	h.items = h.items[:n]
+	return s
+}
