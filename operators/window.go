@@ -60,7 +60,7 @@ type Aggregate struct {
 	time    watermark
 	arrival int64 // latest arrival seen, stamped on output rows
 	groups  int
-	dirty     []*group // running aggregates: groups changed in this batch
+	dirty   []*group // running aggregates: groups changed in this batch
 
 	row, kv, args, orow []Value
 	keyBuf              []byte
