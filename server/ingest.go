@@ -1,0 +1,193 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/klauspost/compress/gzip"
+
+	"sluice/operators"
+)
+
+// Reasons counted by sluice_ingest_rejected_total.
+const (
+	rejectInvalid      = "invalid"      // 400, 415
+	rejectTooLarge     = "too_large"    // 413
+	rejectBackpressure = "backpressure" // 429
+)
+
+// ingest accepts a batch of events for one stream: all of them or none.
+func (s *Server) ingest(w http.ResponseWriter, r *http.Request) {
+	name := chi.URLParam(r, "stream")
+	if !validStreamName(name) {
+		writeError(w, http.StatusBadRequest, "invalid stream name %q: use 1 to 128 of A-Z a-z 0-9 _ . -", name)
+		return
+	}
+	body, status, err := readBody(w, r, s.cfg.MaxBody)
+	if err != nil {
+		s.reject(name, status)
+		writeError(w, status, "%v", err)
+		return
+	}
+	recs, derr := decodeEvents(body, isNDJSON(r.Header.Get("Content-Type")), s.rt.Now())
+	if derr != nil {
+		s.reject(name, http.StatusBadRequest)
+		writeJSON(w, http.StatusBadRequest, derr)
+		return
+	}
+	if err := s.rt.Ingest(name, recs); err != nil {
+		if errors.Is(err, operators.ErrBackpressure) {
+			s.reject(name, http.StatusTooManyRequests)
+			w.Header().Set("Retry-After", "1")
+			writeError(w, http.StatusTooManyRequests, "stream %q queue is full; retry later", name)
+			return
+		}
+		writeError(w, http.StatusInternalServerError, "ingest into %q: %v", name, err)
+		return
+	}
+	out := make([]byte, 0, 32)
+	out = append(out, `{"accepted":`...)
+	out = strconv.AppendInt(out, int64(len(recs)), 10)
+	writeRawJSON(w, http.StatusAccepted, append(out, '}'))
+}
+
+func (s *Server) reject(stream string, status int) {
+	reason := rejectInvalid
+	switch status {
+	case http.StatusRequestEntityTooLarge:
+		reason = rejectTooLarge
+	case http.StatusTooManyRequests:
+		reason = rejectBackpressure
+	}
+	s.rejected.WithLabelValues(stream, reason).Inc()
+}
+
+// validStreamName is [A-Za-z0-9_.-]{1,128}.
+func validStreamName(name string) bool {
+	if len(name) == 0 || len(name) > 128 {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+func isNDJSON(contentType string) bool {
+	if contentType == "" {
+		return false
+	}
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		return false
+	}
+	switch mt {
+	case "application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines", "application/jsonlines":
+		return true
+	}
+	return false
+}
+
+var gzipReaders sync.Pool
+
+// readBody reads the request body into a fresh buffer (records keep slices
+// of it), undoing gzip. Both the body as sent and as decompressed are held
+// to limit. On error it returns the status to answer with.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, int, error) {
+	tooLarge := fmt.Errorf("request body is larger than %d bytes (--max-body)", limit)
+	if r.ContentLength > limit {
+		return nil, http.StatusRequestEntityTooLarge, tooLarge
+	}
+	src := http.MaxBytesReader(w, r.Body, limit)
+	hint := r.ContentLength
+	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
+	case "", "identity":
+	case "gzip", "x-gzip":
+		zr, _ := gzipReaders.Get().(*gzip.Reader)
+		var err error
+		if zr == nil {
+			zr, err = gzip.NewReader(src)
+		} else {
+			err = zr.Reset(src)
+		}
+		if err != nil {
+			return nil, bodyErrorStatus(err), bodyError(err, tooLarge)
+		}
+		defer gzipReaders.Put(zr)
+		defer zr.Close()
+		hint = min(4*max(hint, 16<<10), limit)
+		body, err := readLimited(zr, limit, hint)
+		if err != nil {
+			return nil, bodyErrorStatus(err), bodyError(err, tooLarge)
+		}
+		return body, 0, nil
+	default:
+		return nil, http.StatusUnsupportedMediaType, fmt.Errorf("unsupported Content-Encoding %q: send gzip or nothing", enc)
+	}
+	body, err := readLimited(src, limit, hint)
+	if err != nil {
+		return nil, bodyErrorStatus(err), bodyError(err, tooLarge)
+	}
+	return body, 0, nil
+}
+
+var errTooLarge = errors.New("body too large")
+
+func bodyErrorStatus(err error) int {
+	var mbe *http.MaxBytesError
+	if errors.Is(err, errTooLarge) || errors.As(err, &mbe) {
+		return http.StatusRequestEntityTooLarge
+	}
+	return http.StatusBadRequest
+}
+
+func bodyError(err, tooLarge error) error {
+	if bodyErrorStatus(err) == http.StatusRequestEntityTooLarge {
+		return tooLarge
+	}
+	if errors.Is(err, gzip.ErrHeader) || errors.Is(err, gzip.ErrChecksum) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return fmt.Errorf("invalid gzip body: %w", err)
+	}
+	return fmt.Errorf("reading the request body: %w", err)
+}
+
+// readLimited reads src to the end into a buffer sized by hint, failing with
+// errTooLarge past limit bytes.
+func readLimited(src io.Reader, limit, hint int64) ([]byte, error) {
+	if hint <= 0 {
+		hint = 16 << 10
+	}
+	// One byte more than the body so that the final Read sees EOF without a regrow.
+	buf := make([]byte, 0, min(hint, limit)+1)
+	for {
+		if len(buf) == cap(buf) {
+			if int64(len(buf)) > limit {
+				return nil, errTooLarge
+			}
+			grown := make([]byte, len(buf), min(2*int64(cap(buf)), limit+1))
+			copy(grown, buf)
+			buf = grown
+		}
+		n, err := src.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if int64(len(buf)) > limit {
+			return nil, errTooLarge
+		}
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+}

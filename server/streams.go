@@ -1,0 +1,53 @@
+package server
+
+import (
+	"math"
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"sluice/operators"
+)
+
+// streamView is a stream's stats plus its recent ingest rate.
+type streamView struct {
+	operators.StreamStats
+	Rate float64 `json:"rate"` // events/s over about the last 10 s
+}
+
+func (s *Server) listStreams(w http.ResponseWriter, _ *http.Request) {
+	stats := s.rt.Streams()
+	now := time.Now()
+	views := make([]streamView, len(stats))
+	for i, st := range stats {
+		rate := s.rates.rate(st.Name, st.Ingested, now)
+		views[i] = streamView{StreamStats: st, Rate: math.Round(rate*10) / 10}
+	}
+	writeJSON(w, http.StatusOK, views)
+}
+
+// streamTail answers a sample of the stream's most recent events.
+func (s *Server) streamTail(w http.ResponseWriter, r *http.Request) {
+	name := chi.URLParam(r, "stream")
+	found := false
+	for _, st := range s.rt.Streams() {
+		if st.Name == name {
+			found = true
+			break
+		}
+	}
+	if !found {
+		writeError(w, http.StatusNotFound, "no stream named %q", name)
+		return
+	}
+	recs := s.rt.StreamTail(name)
+	buf := append(make([]byte, 0, 256*len(recs)+2), '[')
+	for i, rec := range recs {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = rec.AppendJSON(buf)
+	}
+	writeRawJSON(w, http.StatusOK, append(buf, ']'))
+}
