@@ -38,7 +38,7 @@ type replaceView struct {
 
 // compileErrorBody is the answer to SQL that does not compile.
 type compileErrorBody struct {
-	Error  string                `json:"error"`
+	Error  string              `json:"error"`
 	Errors sqlengine.ErrorList `json:"errors,omitempty"`
 }
 
