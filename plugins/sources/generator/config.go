@@ -73,6 +73,13 @@ type plan struct {
 	abuseGapMs float64 // pause between bursts
 }
 
+// UsersFor is the smallest number of users that sustains rate events per
+// second of event time when botFraction of them come from bots.
+func UsersFor(rate, botFraction float64) int {
+	session := (meanClicks - 1) * meanThink
+	return int(math.Ceil(rate * (1 - botFraction) * (session + restMin + minExtra) / 1000 / meanClicks))
+}
+
 func (c Config) validate() error {
 	switch {
 	case c.Users < 1:
@@ -110,9 +117,8 @@ func (c Config) plan() (plan, error) {
 		p.cycleMs = float64(c.Users) * meanClicks / p.humanRate * 1000
 		p.extraMs = p.cycleMs - session - restMin
 		if p.extraMs < minExtra {
-			need := math.Ceil(p.humanRate * (session + restMin + minExtra) / 1000 / meanClicks)
-			return plan{}, fmt.Errorf("generator: a rate of %v events/s needs at least %.0f users (each rests over 30 minutes between sessions of about %.0f clicks), got %d",
-				c.Rate, need, meanClicks, c.Users)
+			return plan{}, fmt.Errorf("generator: a rate of %v events/s needs at least %d users (each rests over 30 minutes between sessions of about %.0f clicks), got %d",
+				c.Rate, UsersFor(c.Rate, c.BotFraction), meanClicks, c.Users)
 		}
 	}
 	bots := p.humanRate * c.BotFraction / (1 - c.BotFraction)

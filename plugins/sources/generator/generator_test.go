@@ -271,3 +271,16 @@ func TestRateIsHonoured(t *testing.T) {
 		t.Fatalf("%.0f events/s, want 1000 ± 10%%", got)
 	}
 }
+
+func TestUsersFor(t *testing.T) {
+	c := testConfig()
+	c.Rate = 5000
+	c.Users = UsersFor(c.Rate, c.BotFraction)
+	if _, err := New(c); err != nil {
+		t.Fatalf("UsersFor(%v) = %d users, New says: %v", c.Rate, c.Users, err)
+	}
+	c.Users--
+	if _, err := New(c); err == nil {
+		t.Fatalf("%d users accepted for %v events/s; UsersFor said %d", c.Users, c.Rate, c.Users+1)
+	}
+}
