@@ -9,6 +9,9 @@ type Map struct {
 	Star    bool
 	Columns []string
 	Project []Expr
+	// Sessions, when set, writes each event's session id and sequence
+	// number into the two slots after the extracted fields.
+	Sessions *SessionTagger
 
 	row    []Value
 	out    []*Record
@@ -19,7 +22,7 @@ type Map struct {
 // init allocates the scratch space on first use.
 func (m *Map) init() {
 	if m.row == nil {
-		m.row = make([]Value, m.Extract.Len())
+		m.row = make([]Value, m.Extract.Len()+2)
 		m.schema = NewSchema(m.Columns...)
 		m.merged = map[*Schema]*Schema{}
 	}
@@ -32,6 +35,10 @@ func (m *Map) Process(batch []*Record, emit Emit) {
 		m.Extract.Extract(r, m.row)
 		if m.Where != nil && !m.Where(m.row).Truthy() {
 			continue
+		}
+		if m.Sessions != nil {
+			n := m.Extract.Len()
+			m.row[n], m.row[n+1] = m.Sessions.Tag(r, m.row)
 		}
 		m.out = append(m.out, m.project(r))
 	}
@@ -90,6 +97,17 @@ func (m *Map) mergedSchema(in *Schema) *Schema {
 	return s
 }
 
-func (m *Map) Tick(int64, Emit) {}
-func (m *Map) Finish(Emit)      {}
-func (m *Map) StateSize() int   { return 0 }
+func (m *Map) Tick(int64, Emit) {
+	if m.Sessions != nil {
+		m.Sessions.Tick()
+	}
+}
+
+func (m *Map) Finish(Emit) {}
+
+func (m *Map) StateSize() int {
+	if m.Sessions != nil {
+		return m.Sessions.Open()
+	}
+	return 0
+}

@@ -28,6 +28,11 @@ func init() {
 		{Name: "Widget", Doc: "a dashboard widget for this statement's results", Args: []operators.ArgSpec{
 			{Name: "type", Required: true, Doc: "timeseries, counter, topn, bar or table"},
 		}},
+		{Name: "Session", Doc: "tag pass-through events with session_id() and session_seq()", Args: []operators.ArgSpec{
+			{Name: "key", Required: true, Doc: "comma-separated fields that identify a visitor, e.g. user_id"},
+			{Name: "gap", Doc: "inactivity that ends a session (default 30m)"},
+			{Name: "max_duration", Doc: "longest session before a new one starts (default unlimited)"},
+		}},
 		{Name: "ClusterAffinity", Doc: "key that keeps a stream's keyed state on one node when scaled out", Args: []operators.ArgSpec{
 			{Name: "key", Required: true},
 		}},
@@ -46,6 +51,13 @@ type options struct {
 	sinks       []operators.SinkDecl
 	widget      map[string]string
 	raw         map[string][]string
+	session     *sessionOption
+}
+
+// sessionOption is @Session(key, gap, max_duration).
+type sessionOption struct {
+	keys        [][]string
+	gap, maxDur time.Duration
 }
 
 var namePattern = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,128}$`)
@@ -115,6 +127,24 @@ func readOptions(anns []*Annotation) (*options, *CompileError) {
 				return fail("@PublishOn: %s", err)
 			}
 			o.sinks = append(o.sinks, d)
+		case "Session":
+			so := &sessionOption{gap: 30 * time.Minute}
+			for _, k := range strings.Split(a.Args["key"], ",") {
+				so.keys = append(so.keys, strings.Split(strings.TrimSpace(k), "."))
+			}
+			for _, d := range []struct {
+				arg string
+				dst *time.Duration
+			}{{"gap", &so.gap}, {"max_duration", &so.maxDur}} {
+				if v := a.Args[d.arg]; v != "" {
+					dur, err := time.ParseDuration(v)
+					if err != nil || dur <= 0 {
+						return fail("@Session %s=%q is not a duration like 30m", d.arg, v)
+					}
+					*d.dst = dur
+				}
+			}
+			o.session = so
 		case "Widget":
 			if !widgetTypes[a.Args["type"]] {
 				return fail("@Widget type %q: use timeseries, counter, topn, bar or table", a.Args["type"])

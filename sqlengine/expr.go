@@ -605,6 +605,8 @@ func (c *compiler) function(f *sqlparser.FuncExpr) (operators.Expr, error) {
 		return nil, errorf(name, "%s is only allowed in GROUP BY", strings.ToUpper(name))
 	case "if":
 		return c.ifFunc(f)
+	case "session_id", "session_seq":
+		return nil, errorf(name, "%s() is only available in the SELECT list of a statement with @Session(key=\"…\")", lower)
 	}
 	if _, ok := operators.LookupAggregate(lower); ok {
 		return nil, errorf(name, "aggregate %s is not allowed here (only in SELECT, HAVING and ORDER BY of a grouped statement)", strings.ToUpper(name))

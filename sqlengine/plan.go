@@ -63,7 +63,10 @@ func plan(sel *sqlparser.Select, o *options, spec *operators.QuerySpec, c *opera
 	if grouped {
 		err = planAggregate(p, sel, o, spec, c, in, where)
 	} else {
-		err = planMap(p, sel, o, in, where)
+		if o.session != nil && grouped {
+			return nil, errorf("@Session", "@Session tags pass-through events; a grouped statement uses GROUP BY SESSION(ts, INTERVAL …), key instead")
+		}
+		err = planMap(p, sel, o, in, where, c)
 	}
 	if err != nil {
 		return nil, err
@@ -103,7 +106,7 @@ func columnName(e *sqlparser.AliasedExpr) string {
 	return sqlparser.String(e.Expr)
 }
 
-func planMap(p *planned, sel *sqlparser.Select, o *options, in *inputScope, where operators.Expr) error {
+func planMap(p *planned, sel *sqlparser.Select, o *options, in *inputScope, where operators.Expr, counters *operators.Counters) error {
 	switch {
 	case sel.Having != nil:
 		return errorf("HAVING", "HAVING needs GROUP BY or an aggregate")
@@ -112,7 +115,11 @@ func planMap(p *planned, sel *sqlparser.Select, o *options, in *inputScope, wher
 	case sel.Limit != nil:
 		return errorf("LIMIT", "LIMIT needs a window (GROUP BY TUMBLE(…)): a stream has no end")
 	}
+	tagSlot := new(int)
 	c := &compiler{scope: in}
+	if o.session != nil {
+		c.scope = sessionScope{inputScope: in, slot: tagSlot}
+	}
 	m := &operators.Map{Where: where}
 	seen := map[string]bool{}
 	for _, se := range sel.SelectExprs {
@@ -138,9 +145,21 @@ func planMap(p *planned, sel *sqlparser.Select, o *options, in *inputScope, wher
 			return errorf(sqlparser.String(se), "unsupported select item %s", sqlparser.String(se))
 		}
 	}
+	var eventTime operators.Expr
 	if o.eventTime != nil {
-		in.slot(o.eventTime)
+		i := in.slot(o.eventTime)
+		eventTime = func(row []operators.Value) operators.Value { return row[i] }
 	}
+	if so := o.session; so != nil {
+		t := &operators.SessionTagger{EventTime: eventTime, Gap: so.gap.Milliseconds(), MaxDuration: so.maxDur.Milliseconds(),
+			Lateness: o.lateness.Milliseconds(), MaxSessions: maxRunningGroups, Counters: counters}
+		for _, k := range so.keys {
+			i := in.slot(k)
+			t.Keys = append(t.Keys, func(row []operators.Value) operators.Value { return row[i] })
+		}
+		m.Sessions = t
+	}
+	*tagSlot = len(in.paths)
 	m.Extract = operators.NewExtractor(in.paths)
 	p.columns = m.Columns
 	if m.Star {

@@ -190,3 +190,26 @@ func hasAggregate(nodes ...sqlparser.SQLNode) bool {
 	}
 	return found
 }
+
+// sessionScope adds session_id() and session_seq() to a pass-through
+// statement with @Session: they read the two slots after the extracted
+// fields, where the SessionTagger writes (slot is known once every field is).
+type sessionScope struct {
+	*inputScope
+	slot *int
+}
+
+func (s sessionScope) function(f *sqlparser.FuncExpr) (operators.Expr, bool, error) {
+	slot, off := s.slot, 0
+	switch strings.ToLower(f.Name.String()) {
+	case "session_id":
+	case "session_seq":
+		off = 1
+	default:
+		return nil, false, nil
+	}
+	if len(f.Exprs) != 0 {
+		return nil, true, errorf(f.Name.String(), "%s() takes no arguments", f.Name.String())
+	}
+	return func(row []operators.Value) operators.Value { return row[*slot+off] }, true, nil
+}
