@@ -1,0 +1,12 @@
+// Package plugins links every sluice component into the binary: importing
+// it runs each component's init(), which registers it with the operators
+// registry (functions, aggregates, sinks, annotations).
+package plugins
+
+import (
+	_ "sluice/plugins/functions"
+	_ "sluice/plugins/sinks/kafka"
+	_ "sluice/plugins/sinks/redis"
+	_ "sluice/plugins/sinks/sse"
+	_ "sluice/plugins/sinks/stdout"
+)
