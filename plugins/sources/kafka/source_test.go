@@ -352,3 +352,41 @@ func TestConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestRebalanceDoesNotRedeliver makes the group rebalance under a source
+// that has committed nothing: the reader restarts its partitions at the
+// group's (absent) committed offsets, and the source must skip what it
+// already handed on.
+func TestRebalanceDoesNotRedeliver(t *testing.T) {
+	c := kafkatest.Start(t, kafkatest.Topic("events", 2), kafkatest.Topic("other", 1))
+	c.ProduceJSON(t, "events", 0, repeat(`{"p":0}`, 6)...)
+	c.ProduceJSON(t, "events", 1, repeat(`{"p":1}`, 4)...)
+	tg := newTarget()
+	s := open(t, Config{Brokers: c.Brokers, Topic: "events", Group: "g", Stream: "ev", CommitInterval: -1}, tg)
+	waitFor(t, "10 records", func() bool { p := s.Positions(); return p[0] == 6 && p[1] == 4 })
+
+	// A second member joining the group (for another topic) rebalances it.
+	var rebalances int64
+	s.r.Stats() // the reader's counters restart at every Stats call
+	other := open(t, Config{Brokers: c.Brokers, Topic: "other", Group: "g", Stream: "other", CommitInterval: -1}, newTarget())
+	waitFor(t, "a rebalance of the first source", func() bool {
+		rebalances += s.r.Stats().Rebalances
+		return rebalances > 0
+	})
+	c.ProduceJSON(t, "other", 0, `{"o":1}`)
+	waitFor(t, "the second member to consume", func() bool { return other.Positions()[0] == 1 })
+	c.ProduceJSON(t, "events", 0, repeat(`{"p":0}`, 2)...)
+	waitFor(t, "2 more", func() bool { return s.Positions()[0] == 8 })
+	got := tg.records("ev")
+	if len(got) != 12 {
+		t.Fatalf("got %d records, want 12 (10, then 2 after the rebalance, none twice)", len(got))
+	}
+	seen := map[[2]int64]bool{}
+	for _, r := range got {
+		k := [2]int64{r.Get(FieldPartition).I, r.Get(FieldOffset).I}
+		if seen[k] {
+			t.Errorf("partition %d offset %d handed on twice", k[0], k[1])
+		}
+		seen[k] = true
+	}
+}
