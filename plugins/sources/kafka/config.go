@@ -42,7 +42,11 @@ type Config struct {
 	// Negative disables it: a checkpointer then calls Commit with the
 	// positions its snapshot covers.
 	CommitInterval time.Duration
-	Logger         *slog.Logger
+	// Resume, when set, is a restored checkpoint's Positions: they are
+	// committed for the group before consuming starts, and nothing before
+	// them is handed on.
+	Resume map[int]int64
+	Logger *slog.Logger
 }
 
 func (c *Config) normalize() error {

@@ -8,8 +8,9 @@
 // CommitInterval and on Close: at-least-once delivery, since records handed
 // on but not yet committed are read again after a crash; sinks are
 // idempotent, so the replay changes nothing there. A checkpointer sets a
-// negative CommitInterval and calls Commit with the positions its snapshot
-// covers, once its sinks have acknowledged.
+// negative CommitInterval, calls Commit with the positions its snapshot
+// covers once its sinks have acknowledged, and after a restart opens the
+// source with the snapshot's positions as Config.Resume.
 package kafka
 
 import (
@@ -60,6 +61,11 @@ func Open(cfg Config, target Ingester) (*Source, error) {
 	if err := cfg.normalize(); err != nil {
 		return nil, err
 	}
+	if len(cfg.Resume) > 0 {
+		if err := commitResume(&cfg); err != nil {
+			return nil, err
+		}
+	}
 	start := kafkago.FirstOffset
 	if cfg.Start == StartLatest {
 		start = kafkago.LastOffset
@@ -87,6 +93,8 @@ func Open(cfg Config, target Ingester) (*Source, error) {
 		now:  func() int64 { return time.Now().UnixMilli() },
 		next: map[int]int64{}, committed: map[int]int64{},
 	}
+	maps.Copy(s.next, cfg.Resume)
+	maps.Copy(s.committed, cfg.Resume)
 	s.done.Add(1)
 	go s.run(ctx)
 	if cfg.CommitInterval > 0 {

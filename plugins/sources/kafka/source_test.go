@@ -390,3 +390,39 @@ func TestRebalanceDoesNotRedeliver(t *testing.T) {
 		seen[k] = true
 	}
 }
+
+// TestResumeFromCheckpoint starts a group at a restored checkpoint's
+// positions, whatever the group committed before.
+func TestResumeFromCheckpoint(t *testing.T) {
+	c := kafkatest.Start(t, kafkatest.Topic("events", 2))
+	want := produceKnown(t, c, "events", 2, 20) // offsets 0..9 on each partition
+	first := newTarget()
+	s := open(t, Config{Brokers: c.Brokers, Topic: "events", Group: "g", Stream: "ev"}, first)
+	waitFor(t, "20 records", func() bool { return first.count("ev") == 20 })
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	tg := newTarget()
+	resume := map[int]int64{0: 7, 1: 3}
+	s = open(t, Config{Brokers: c.Brokers, Topic: "events", Group: "g", Stream: "ev", CommitInterval: -1, Resume: resume}, tg)
+	if pos := s.Positions(); fmt.Sprint(pos) != fmt.Sprint(resume) {
+		t.Errorf("positions before consuming = %v, want %v", pos, resume)
+	}
+	waitFor(t, "the records after the checkpoint", func() bool { return tg.count("ev") == 3+7 })
+	var wantAfter []sent
+	for _, w := range want {
+		if w.offset >= resume[w.partition] {
+			wantAfter = append(wantAfter, w)
+		}
+	}
+	got := byPosition(tg.records("ev"))
+	for i, r := range got {
+		if int(r.Get(FieldPartition).I) != wantAfter[i].partition || r.Get(FieldOffset).I != wantAfter[i].offset {
+			t.Fatalf("record %d at %d/%d, want %d/%d", i, r.Get(FieldPartition).I, r.Get(FieldOffset).I, wantAfter[i].partition, wantAfter[i].offset)
+		}
+	}
+	if got := c.Committed(t, "g", "events"); got[0] != 7 || got[1] != 3 {
+		t.Errorf("committed = %v, want the checkpoint's 7 and 3", got)
+	}
+}
