@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"sluice/operators"
+	"sluice/sqlengine"
 	"sluice/web"
 )
 
@@ -54,7 +55,7 @@ func New(cfg Config, rt *operators.Runtime) (*Server, error) {
 		cfg.MaxBody = DefaultMaxBody
 	}
 	if cfg.Compile == nil {
-		cfg.Compile = compilePending
+		cfg.Compile = sqlengine.Compile
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
