@@ -56,6 +56,10 @@ func (x *Extractor) Extract(r *Record, dst []Value) {
 	for i, p := range x.paths {
 		j := x.idx[i]
 		if j < 0 {
+			if len(p) == 1 && p[0] == ArrivalField {
+				dst[i] = Int(r.Arrival)
+				continue
+			}
 			needRaw = true
 			continue
 		}
@@ -75,6 +79,10 @@ func (x *Extractor) Extract(r *Record, dst []Value) {
 		x.dst = nil
 	}
 }
+
+// ArrivalField names a record's arrival time (epoch ms) when the record has
+// no field of that name itself.
+const ArrivalField = "_arrival"
 
 // TimeMillis reads an event time: epoch milliseconds as a number, or an
 // RFC 3339 string.

@@ -16,7 +16,7 @@ func eval(t *testing.T, expr, event string) (operators.Value, bool) {
 	}
 	op := specs[0].Build(&operators.Counters{})
 	var got []*operators.Record
-	op.Process([]*operators.Record{{Raw: []byte(event)}}, func(rows []*operators.Record) { got = append(got, rows...) })
+	op.Process([]*operators.Record{{Arrival: 1234, Raw: []byte(event)}}, func(rows []*operators.Record) { got = append(got, rows...) })
 	if len(got) == 0 {
 		return operators.Value{}, false
 	}
@@ -73,6 +73,7 @@ func TestExpressions(t *testing.T) {
 		{"a = 7.0", operators.Bool(true)},
 		{"a <=> n", operators.Bool(false)},
 		{"n <=> NULL", operators.Bool(true)},
+		{"_arrival", operators.Int(1234)},
 	}
 	for _, tc := range tests {
 		got, ok := eval(t, tc.expr, event)
