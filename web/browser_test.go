@@ -134,6 +134,7 @@ func (b *browser) noConsole(expected func(chromedp.ConsoleMessage) bool) {
 	var bad []string
 	for _, m := range b.messages() {
 		if expected != nil && expected(m) {
+			b.t.Logf("expected console message: %s (%s)", m, m.URL)
 			continue
 		}
 		bad = append(bad, fmt.Sprintf("%s (%s %s:%d)", m, m.Source, m.URL, m.Line))

@@ -5,6 +5,7 @@ import { api } from './api.js';
 import { h, fill, uid } from './dom.js';
 import { acquire, release } from './feed.js';
 import { Widget, widgetSpec, TYPES } from './widget.js';
+import { WINDOW_FIELDS } from './rows.js';
 import { toast } from './toast.js';
 
 const POLL_MS = 5000;
@@ -195,7 +196,7 @@ function addForm(views, onAdd, onCancel) {
 
   function columns() {
     const v = views.find((x) => x.name === query.value);
-    const cols = (v && v.columns) || [];
+    const cols = ((v && v.columns) || []).filter((c) => !WINDOW_FIELDS.has(c));
     fill(value, option('', '(first numeric column)'), cols.map((c) => option(c)));
     fill(dim, option('', '(none)'), cols.map((c) => option(c)));
   }

@@ -221,7 +221,7 @@ export function mount(main, arg) {
     if (sinks) {
       const rows = st.sinks || [];
       fill(sinks, rows.length ? [h('h3', { class: 'section-title', text: 'Sinks' }), h('table', { class: 'data' },
-        h('thead', null, h('tr', null, ['sink', 'state', 'writes', 'failures', 'last error'].map((c) => h('th', { scope: 'col', text: c })))),
+        h('thead', null, h('tr', null, ['sink', 'state', 'writes', 'failures', 'last error'].map((c, i) => h('th', { scope: 'col', class: i === 2 || i === 3 ? 'num' : false, text: c })))),
         h('tbody', null, rows.map((s) => h('tr', null,
           h('td', { text: s.type }), h('td', { text: s.state }), h('td', { class: 'num', text: fmt.num(s.writes ?? 0) }),
           h('td', { class: 'num', text: fmt.num(s.failures ?? 0) }), h('td', { text: s.last_error || '' })))))] : null);
@@ -265,8 +265,10 @@ export function mount(main, arg) {
     else if ((v ? v.name : null) !== shownFor || !detail.childElementCount) renderDetail();
   }
 
-  api.functions().then((fns) => {
-    if (Array.isArray(fns)) editor.setWords(fns.map((f) => (typeof f === 'string' ? f : f && f.name)).filter(Boolean));
+  // Function and annotation names complete in the editor.
+  api.functions().then((r) => {
+    const names = Array.isArray(r) ? r : [...(r?.functions || []), ...(r?.annotations || [])];
+    editor.setWords(names.filter((x) => typeof x === 'string'));
   }, () => {});
 
   renderDetail();

@@ -10,6 +10,7 @@ const POLL_MS = 2000;
 export function mount(main, arg) {
   let selected = arg;
   let paused = false;
+  let known = new Set();
   const prev = new Map(); // name → {t, ingested}, for rates the server does not send
 
   const notice = h('div', { class: 'notice error', role: 'alert' });
@@ -57,6 +58,7 @@ export function mount(main, arg) {
       return;
     }
     const now = Date.now();
+    known = new Set(streams.map((s) => s.name));
     if (!selected && streams.length) selected = streams[0].name;
     if (!streams.length) {
       fill(body, h('tr', null, h('td', { colspan: 5, class: 'muted', text: 'No streams yet: a stream appears when events are posted to it or a statement reads it.' })));
@@ -83,6 +85,11 @@ export function mount(main, arg) {
   async function loadTail() {
     if (!selected) return;
     tailTitle.textContent = `Live tail of ${selected}`;
+    if (!known.has(selected)) {
+      fill(tailList, h('li', { class: 'muted', text: `There is no stream named “${selected}” yet.` }));
+      tailNote.textContent = '';
+      return;
+    }
     let events;
     try {
       events = await api.tail(selected);

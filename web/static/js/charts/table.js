@@ -19,10 +19,11 @@ export function render(body, ctx) {
   if (!rows.length) return false;
   let cols = spec.columns;
   if (!cols.length) {
+    // The window's start names it well enough; the key is for sinks.
     cols = [];
-    const seen = (c) => cols.includes(c);
-    for (const c of ['window_start', ...ctx.columns]) if (!seen(c) && rows.some((r) => c in r)) cols.push(c);
-    for (const r of rows) for (const c of Object.keys(r)) if (!seen(c) && c !== '_key' && c !== 'window_end') cols.push(c);
+    const wanted = (c) => !cols.includes(c) && c !== '_key' && c !== 'window_end';
+    for (const c of ['window_start', ...ctx.columns]) if (wanted(c) && rows.some((r) => c in r)) cols.push(c);
+    for (const r of rows) for (const c of Object.keys(r)) if (wanted(c)) cols.push(c);
   }
   fill(body, h('div', { class: 'scroll' }, h('table', { class: 'data' },
     h('thead', null, h('tr', null, cols.map((c) => h('th', { scope: 'col', text: c })))),
