@@ -17,23 +17,17 @@ import (
 	"sluice/plugins/sinks/rowtemplate"
 )
 
-var args = []operators.ArgSpec{
-	{Name: "topic", Required: true, Doc: "the topic written to"},
-	{Name: "key", Doc: `message key: a column ("user_id") or a template ("{country}:{user_id}"); rows where it is NULL get no key. Without it messages have no key.`},
-}
-
+// The compiler turns @PublishOn(topic=…, key=…) into a declaration of this
+// sink with those two arguments.
 func init() {
 	operators.RegisterSink(operators.SinkPlugin{
 		Name: "kafka",
 		Doc:  "Writes each row as a JSON message to a Kafka topic, keyed by a column, batched, acks=all.",
-		Args: append(slices.Clone(args), buffer.Args...),
-		New:  New,
-	})
-	operators.RegisterAnnotation(operators.AnnotationSpec{
-		Name:       "PublishOn",
-		Repeatable: true,
-		Args:       args,
-		Doc:        `Publishes the statement's rows to a Kafka topic; the same as @Sink(type="kafka", topic=…, key=…).`,
+		Args: append([]operators.ArgSpec{
+			{Name: "topic", Required: true, Doc: "the topic written to"},
+			{Name: "key", Doc: `message key: a column ("user_id") or a template ("{country}:{user_id}"); rows where it is NULL get no key. Without it messages have no key.`},
+		}, buffer.Args...),
+		New: New,
 	})
 }
 
@@ -84,7 +78,7 @@ func newSender(a map[string]string, columns []string) (*sender, error) {
 	if p.topic == "" {
 		return nil, errors.New(`argument topic is required, e.g. topic="mobile-events"`)
 	}
-	if k, ok := a["key"]; ok {
+	if k := a["key"]; strings.TrimSpace(k) != "" {
 		t, err := rowtemplate.Field(k)
 		if err == nil {
 			err = t.Check(columns)

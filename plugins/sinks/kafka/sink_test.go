@@ -237,25 +237,24 @@ func TestConfigErrors(t *testing.T) {
 	}
 }
 
-// TestPublishOnAnnotation checks the annotation the compiler turns into
-// SinkDecl{Type: "kafka", Args: {topic, key}}.
-func TestPublishOnAnnotation(t *testing.T) {
-	a, ok := operators.LookupAnnotation("publishon")
-	if !ok {
-		t.Fatal("@PublishOn is not registered")
-	}
-	if !a.Repeatable || len(a.Args) != 2 || a.Args[0].Name != "topic" || !a.Args[0].Required || a.Args[1].Name != "key" || a.Args[1].Required {
-		t.Errorf("@PublishOn spec = %+v, want repeatable with topic (required) and key", a)
-	}
+// TestPublishOnDecl writes through the declaration the compiler makes of
+// @PublishOn(topic=…, key=…), with and without a key.
+func TestPublishOnDecl(t *testing.T) {
 	c := kafkatest.Start(t, kafkatest.Topic("mobile-events", 1))
-	decl := operators.SinkDecl{Type: "kafka", Args: map[string]string{"topic": "mobile-events", "key": "user_id"}}
-	s := newSink(t, &operators.Env{KafkaBrokers: c.Brokers}, decl.Args, "user_id", "n", "page")
-	if err := s.Write(context.Background(), []*operators.Record{userRow(operators.Str("u1"), 1)}); err != nil {
-		t.Fatal(err)
+	for _, decl := range []operators.SinkDecl{
+		{Type: "kafka", Args: map[string]string{"topic": "mobile-events", "key": "user_id"}},
+		{Type: "kafka", Args: map[string]string{"topic": "mobile-events", "key": ""}},
+		{Type: "kafka", Args: map[string]string{"topic": "mobile-events"}},
+	} {
+		s := newSink(t, &operators.Env{KafkaBrokers: c.Brokers}, decl.Args, "user_id", "n", "page")
+		if err := s.Write(context.Background(), []*operators.Record{userRow(operators.Str("u1"), 1)}); err != nil {
+			t.Fatal(err)
+		}
+		flush(t, s)
 	}
-	flush(t, s)
-	if got := c.ReadAll(t, "mobile-events"); len(got) != 1 || string(got[0].Key) != "u1" {
-		t.Fatalf("topic = %+v", got)
+	got := c.ReadAll(t, "mobile-events")
+	if len(got) != 3 || string(got[0].Key) != "u1" || got[1].Key != nil || got[2].Key != nil {
+		t.Fatalf("topic = %+v, want one message keyed u1 and two without key", got)
 	}
 }
 

@@ -40,7 +40,6 @@ type Source struct {
 	target Ingester
 	r      *kafkago.Reader
 	dec    decoder
-	now    func() int64
 
 	cancel context.CancelFunc
 	done   sync.WaitGroup
@@ -90,7 +89,6 @@ func Open(cfg Config, target Ingester) (*Source, error) {
 	s := &Source{
 		cfg: cfg, target: target, r: r, cancel: cancel,
 		dec:  decoder{eventTime: cfg.EventTime, topic: cfg.Topic, stream: cfg.Stream, log: log},
-		now:  func() int64 { return time.Now().UnixMilli() },
 		next: map[int]int64{}, committed: map[int]int64{},
 	}
 	maps.Copy(s.next, cfg.Resume)
@@ -165,7 +163,7 @@ func (s *Source) handOn(ctx context.Context, msgs []kafkago.Message) error {
 	if len(fresh) == 0 {
 		return nil
 	}
-	recs, dead := s.dec.decode(fresh, s.now())
+	recs, dead := s.dec.decode(fresh, time.Now().UnixMilli())
 	if err := s.deliver(ctx, s.cfg.Stream, recs); err != nil {
 		return err
 	}
