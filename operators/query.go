@@ -25,6 +25,8 @@ type Query struct {
 	started   time.Time
 	stopped   atomic.Bool
 	stateSize atomic.Int64
+	control   chan func()  // runs in the statement's goroutine, between batches
+	inflight  atomic.Int64 // batches handed to the statement and not yet processed
 }
 
 // Spec is the compiled statement.
@@ -84,6 +86,9 @@ func (q *Query) run() {
 		case batch := <-q.in:
 			q.counters.In.Add(uint64(len(batch)))
 			q.op.Process(batch, emit)
+			q.inflight.Add(-1)
+		case fn := <-q.control:
+			fn()
 		case <-ticker.C:
 			q.op.Tick(q.rt.cfg.Now(), emit)
 			q.stateSize.Store(int64(q.op.StateSize()))
@@ -94,6 +99,7 @@ func (q *Query) run() {
 				case batch := <-q.in:
 					q.counters.In.Add(uint64(len(batch)))
 					q.op.Process(batch, emit)
+					q.inflight.Add(-1)
 				default:
 					q.closeSinks()
 					return

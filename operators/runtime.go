@@ -256,6 +256,7 @@ func (rt *Runtime) newQueryLocked(spec *QuerySpec) *Query {
 		spec:    spec,
 		in:      make(chan []*Record, rt.cfg.QueryQueue),
 		stop:    make(chan struct{}),
+		control: make(chan func()),
 		done:    make(chan struct{}),
 		source:  rt.streamLocked(spec.Source),
 		started: time.Now(),

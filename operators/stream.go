@@ -72,6 +72,7 @@ func (s *stream) run() {
 		s.tail.add(batch[:1])
 		s.mu.RLock()
 		for _, q := range s.subs {
+			q.inflight.Add(1)
 			q.in <- batch
 		}
 		s.mu.RUnlock()

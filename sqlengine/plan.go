@@ -159,6 +159,9 @@ func planMap(p *planned, sel *sqlparser.Select, o *options, in *inputScope, wher
 		}
 		m.Sessions = t
 	}
+	if so := o.session; so != nil {
+		p.shape = fmt.Sprintf("session-tags|%v|%d|%d|%s", so.keys, so.gap.Milliseconds(), so.maxDur.Milliseconds(), strings.Join(o.eventTime, "."))
+	}
 	*tagSlot = len(in.paths)
 	m.Extract = operators.NewExtractor(in.paths)
 	p.columns = m.Columns

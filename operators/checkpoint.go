@@ -1,0 +1,128 @@
+package operators
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Checkpoints: with a source that can replay (Kafka), the runtime's state
+// is saved together with the source offsets it covers. The caller pauses
+// its sources, calls Snapshot (which waits until everything queued has been
+// processed and every sink has acknowledged), stores the snapshot with the
+// offsets, commits them, and resumes. After a restart, Restore puts the
+// state back before the sources seek to the stored offsets.
+
+// StatementState is one statement's saved state.
+type StatementState struct {
+	Shape string `json:"shape"`
+	State []byte `json:"state"`
+}
+
+// Drain waits until every stream and statement queue is empty and no batch
+// is being processed, so that everything ingested so far has gone through.
+// Sources must be paused, or it may never return before ctx ends.
+func (rt *Runtime) Drain(ctx context.Context) error {
+	quiet := 0
+	for quiet < 2 {
+		if rt.idle() {
+			quiet++
+		} else {
+			quiet = 0
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("drain: %w", ctx.Err())
+		case <-time.After(time.Millisecond):
+		}
+	}
+	return nil
+}
+
+func (rt *Runtime) idle() bool {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	for _, s := range rt.streams {
+		if s.pending.Load() != 0 {
+			return false
+		}
+	}
+	for _, q := range rt.queries {
+		if q.inflight.Load() != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// do runs fn in the statement's goroutine, between batches.
+func (q *Query) do(ctx context.Context, fn func()) error {
+	done := make(chan struct{})
+	select {
+	case q.control <- func() { fn(); close(done) }:
+	case <-q.done:
+		return fmt.Errorf("statement %q stopped", q.spec.Name)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Snapshot drains the runtime, waits for every sink to acknowledge, and
+// returns each stateful statement's state by name.
+func (rt *Runtime) Snapshot(ctx context.Context) (map[string]StatementState, error) {
+	if err := rt.Drain(ctx); err != nil {
+		return nil, err
+	}
+	out := map[string]StatementState{}
+	for _, q := range rt.Queries() {
+		if err := q.FlushSinks(ctx); err != nil {
+			return nil, fmt.Errorf("snapshot %q: flush sinks: %w", q.spec.Name, err)
+		}
+		s, ok := q.op.(Snapshotter)
+		if !ok || q.spec.StateShape == "" {
+			continue
+		}
+		var state []byte
+		var err error
+		if derr := q.do(ctx, func() { state, err = s.Snapshot() }); derr != nil {
+			return nil, derr
+		}
+		if err != nil {
+			return nil, fmt.Errorf("snapshot %q: %w", q.spec.Name, err)
+		}
+		out[q.spec.Name] = StatementState{Shape: q.spec.StateShape, State: state}
+	}
+	return out, nil
+}
+
+// Restore puts saved state back into running statements of the same name
+// and state shape; it returns the names it restored. A statement whose
+// shape changed since the snapshot starts fresh.
+func (rt *Runtime) Restore(ctx context.Context, states map[string]StatementState) ([]string, error) {
+	var restored []string
+	for name, st := range states {
+		q, ok := rt.Query(name)
+		if !ok || q.spec.StateShape != st.Shape {
+			continue
+		}
+		s, ok := q.op.(Snapshotter)
+		if !ok {
+			continue
+		}
+		var err error
+		if derr := q.do(ctx, func() { err = s.Restore(st.State) }); derr != nil {
+			return restored, derr
+		}
+		if err != nil {
+			return restored, fmt.Errorf("restore %q: %w", name, err)
+		}
+		restored = append(restored, name)
+	}
+	return restored, nil
+}

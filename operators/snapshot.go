@@ -1,0 +1,290 @@
+package operators
+
+import (
+	"container/heap"
+	"encoding/binary"
+	"errors"
+	"fmt"
+)
+
+// Snapshotter is an operator whose state can be saved with the source
+// offsets it covers and restored after a restart.
+type Snapshotter interface {
+	Snapshot() ([]byte, error)
+	Restore([]byte) error
+}
+
+const snapshotVersion = 1
+
+// stateWriter and stateReader are the little binary format of snapshots.
+type stateWriter struct{ b []byte }
+
+func (w *stateWriter) int(v int64)   { w.b = binary.AppendVarint(w.b, v) }
+func (w *stateWriter) uint(v uint64) { w.b = binary.AppendUvarint(w.b, v) }
+func (w *stateWriter) value(v Value) { w.b = AppendValue(w.b, v) }
+func (w *stateWriter) bytes(p []byte) {
+	w.uint(uint64(len(p)))
+	w.b = append(w.b, p...)
+}
+func (w *stateWriter) aggs(aggs []Aggregator) error {
+	for _, a := range aggs {
+		p, err := a.MarshalBinary()
+		if err != nil {
+			return err
+		}
+		w.bytes(p)
+	}
+	return nil
+}
+func (w *stateWriter) watermark(t watermark) {
+	w.int(t.wm)
+	w.int(t.maxEvent)
+}
+
+type stateReader struct {
+	b   []byte
+	err error
+}
+
+func (r *stateReader) int() int64 {
+	if r.err != nil {
+		return 0
+	}
+	v, n := binary.Varint(r.b)
+	if n <= 0 {
+		r.err = errShortState
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *stateReader) uint() uint64 {
+	if r.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(r.b)
+	if n <= 0 {
+		r.err = errShortState
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *stateReader) value() Value {
+	if r.err != nil {
+		return Value{}
+	}
+	v, rest, err := ReadValue(r.b)
+	r.b, r.err = rest, err
+	return v
+}
+
+func (r *stateReader) bytes() []byte {
+	n := r.uint()
+	if r.err != nil || uint64(len(r.b)) < n {
+		r.err = errShortState
+		return nil
+	}
+	p := r.b[:n]
+	r.b = r.b[n:]
+	return p
+}
+
+func (r *stateReader) values(n int) []Value {
+	vs := make([]Value, n)
+	for i := range vs {
+		vs[i] = r.value()
+	}
+	return vs
+}
+
+func (r *stateReader) aggs(specs []AggSpec) []Aggregator {
+	out := make([]Aggregator, len(specs))
+	for i, s := range specs {
+		out[i] = s.New()
+		if p := r.bytes(); r.err == nil {
+			if err := out[i].UnmarshalBinary(p); err != nil {
+				r.err = fmt.Errorf("aggregate %d: %w", i, err)
+			}
+		}
+	}
+	return out
+}
+
+func (r *stateReader) watermark(t *watermark) {
+	t.wm, t.maxEvent = r.int(), r.int()
+}
+
+func (r *stateReader) header() {
+	if v := r.uint(); r.err == nil && v != snapshotVersion {
+		r.err = fmt.Errorf("state: snapshot version %d, this sluice reads %d", v, snapshotVersion)
+	}
+}
+
+// Snapshot saves the open windows and the watermark.
+func (a *Aggregate) Snapshot() ([]byte, error) {
+	a.init()
+	w := &stateWriter{}
+	w.uint(snapshotVersion)
+	w.watermark(a.time)
+	w.int(a.arrival)
+	w.uint(uint64(len(a.windows)))
+	for start, win := range a.windows {
+		w.int(start)
+		w.uint(uint64(len(win.groups)))
+		for _, g := range win.groups {
+			w.uint(uint64(g.set))
+			for _, k := range g.keys {
+				w.value(k)
+			}
+			if err := w.aggs(g.aggs); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return w.b, nil
+}
+
+// Restore replaces the state with a snapshot of the same statement.
+func (a *Aggregate) Restore(b []byte) error {
+	a.init()
+	r := &stateReader{b: b}
+	r.header()
+	t := newWatermark(a.Lateness, a.Idle)
+	r.watermark(&t)
+	arrival := r.int()
+	windows := map[int64]*window{}
+	groups := 0
+	for n := r.uint(); n > 0 && r.err == nil; n-- {
+		win := &window{start: r.int(), groups: map[string]*group{}}
+		for m := r.uint(); m > 0 && r.err == nil; m-- {
+			g := &group{set: int(r.uint())}
+			if g.set >= len(a.sets) {
+				return errors.New("state: grouping set out of range")
+			}
+			g.keys = r.values(len(a.Keys))
+			g.aggs = r.aggs(a.Aggs)
+			key := binary.AppendUvarint(nil, uint64(g.set))
+			for _, k := range a.sets[g.set] {
+				key = AppendValue(key, g.keys[k])
+			}
+			win.groups[string(key)] = g
+			groups++
+			if a.Kind == NoWindow {
+				g.dirty = false
+			}
+		}
+		windows[win.start] = win
+	}
+	if r.err != nil {
+		return fmt.Errorf("restore aggregate: %w", r.err)
+	}
+	a.windows, a.time, a.arrival, a.groups = windows, t, arrival, groups
+	return nil
+}
+
+// Snapshot saves the open sessions and the watermark.
+func (a *Sessions) Snapshot() ([]byte, error) {
+	a.init()
+	w := &stateWriter{}
+	w.uint(snapshotVersion)
+	w.watermark(a.time)
+	w.int(a.arrival)
+	w.uint(uint64(len(a.byEnd.items)))
+	for _, s := range a.byEnd.items {
+		w.bytes([]byte(s.id))
+		for _, k := range s.keys {
+			w.value(k)
+		}
+		w.int(s.start)
+		w.int(s.last)
+		w.int(s.events)
+		if err := w.aggs(s.aggs); err != nil {
+			return nil, err
+		}
+	}
+	return w.b, nil
+}
+
+// Restore replaces the open sessions with a snapshot's.
+func (a *Sessions) Restore(b []byte) error {
+	a.init()
+	r := &stateReader{b: b}
+	r.header()
+	t := newWatermark(a.Lateness, a.Idle)
+	r.watermark(&t)
+	arrival := r.int()
+	open := map[string]*session{}
+	h := sessionHeap{owner: a}
+	for n := r.uint(); n > 0 && r.err == nil; n-- {
+		s := &session{id: string(r.bytes())}
+		s.keys = r.values(len(a.Keys))
+		s.start, s.last, s.events = r.int(), r.int(), r.int()
+		s.aggs = r.aggs(a.Aggs)
+		var key []byte
+		for _, k := range s.keys {
+			key = AppendValue(key, k)
+		}
+		s.key = string(key)
+		open[s.key] = s
+		s.index = len(h.items)
+		h.items = append(h.items, s)
+	}
+	if r.err != nil {
+		return fmt.Errorf("restore sessions: %w", r.err)
+	}
+	a.open, a.byEnd, a.time, a.arrival = open, h, t, arrival
+	heap.Init(&a.byEnd)
+	return nil
+}
+
+// Snapshot saves the session tags of a pass-through statement, if any.
+func (m *Map) Snapshot() ([]byte, error) {
+	w := &stateWriter{}
+	w.uint(snapshotVersion)
+	t := m.Sessions
+	if t == nil {
+		w.uint(0)
+		return w.b, nil
+	}
+	w.int(t.maxEvent)
+	w.int(t.swept)
+	w.uint(uint64(len(t.open)))
+	for k, s := range t.open {
+		w.bytes([]byte(k))
+		w.bytes([]byte(s.id))
+		w.int(s.start)
+		w.int(s.last)
+		w.int(s.seq)
+	}
+	return w.b, nil
+}
+
+// Restore replaces the session tags with a snapshot's.
+func (m *Map) Restore(b []byte) error {
+	r := &stateReader{b: b}
+	r.header()
+	if m.Sessions == nil {
+		return r.err
+	}
+	t := m.Sessions
+	maxEvent, swept := r.int(), r.int()
+	open := map[string]*tag{}
+	for n := r.uint(); n > 0 && r.err == nil; n-- {
+		k := string(r.bytes())
+		open[k] = &tag{id: string(r.bytes()), start: r.int(), last: r.int(), seq: r.int()}
+	}
+	if r.err != nil {
+		return fmt.Errorf("restore session tags: %w", r.err)
+	}
+	t.open, t.maxEvent, t.swept = open, maxEvent, swept
+	if t.kv == nil {
+		t.kv = make([]Value, len(t.Keys))
+		if t.MaxSessions <= 0 {
+			t.MaxSessions = 1_000_000
+		}
+	}
+	return nil
+}
