@@ -6,7 +6,7 @@ import (
 	"sluice/operators"
 )
 
-// Conversions, also the targets for CAST(x AS SIGNED / DECIMAL / CHAR).
+// Conversions by name; CAST(x AS …) is compiled by the SQL engine itself.
 func init() {
 	strict("TO_INT", 1, 1, "TO_INT(x): x as an integer (floats and numeric strings truncate; NULL when not a number)", func(args []operators.Value) operators.Value {
 		x, ok := number(args[0])

@@ -49,7 +49,7 @@ type topK struct {
 	index map[string]int // value → position in heap
 }
 
-func newTopK(k int) *topK { return &topK{k: k, index: map[string]int{}} }
+func newTopK(k int) *topK { return &topK{k: k} }
 
 func (t *topK) capacity() int { return t.k * topKSlack }
 
@@ -62,6 +62,9 @@ func (t *topK) Add(v operators.Value) {
 		t.heap[i].count++
 		t.down(i)
 		return
+	}
+	if t.index == nil {
+		t.index = map[string]int{}
 	}
 	// Clone: the value may point into a large event buffer.
 	key = strings.Clone(key)
@@ -161,7 +164,7 @@ func (t *topK) UnmarshalBinary(b []byte) error {
 		return errTopKState
 	}
 	b = b[n:]
-	restored := newTopK(int(k))
+	restored := &topK{k: int(k), index: make(map[string]int, size)}
 	for range size {
 		l, n := binary.Uvarint(b)
 		if n <= 0 || uint64(len(b)-n) < l {
