@@ -70,7 +70,7 @@ func (q *Query) Stats() QueryStats {
 func (q *Query) Status() string {
 	for _, s := range q.sinks {
 		if st := s.status(); st.State != "ok" {
-			return "degraded: sink " + s.decl.Type + " " + st.State
+			return "degraded: " + st.State
 		}
 	}
 	return "running"

@@ -37,7 +37,7 @@ func newSinkRunner(query string, d SinkDecl, columns []string, env *Env) *sinkRu
 	r := &sinkRunner{query: query, decl: d, env: env, state: "ok"}
 	p, ok := LookupSink(d.Type)
 	if !ok {
-		r.state = "unknown sink type"
+		r.state = "unknown sink type " + d.Type
 		return r
 	}
 	s, err := p.New(SinkConfig{Query: query, Args: d.Args, Env: env, Columns: columns})
@@ -45,7 +45,7 @@ func newSinkRunner(query string, d SinkDecl, columns []string, env *Env) *sinkRu
 	case errors.Is(err, ErrNotConfigured):
 		r.state = err.Error()
 	case err != nil:
-		r.state = "failed to start: " + err.Error()
+		r.state = "sink " + d.Type + " failed to start: " + err.Error()
 	default:
 		r.sink = s
 	}
