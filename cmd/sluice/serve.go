@@ -1,0 +1,231 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path"
+	"sort"
+	"strings"
+	"time"
+
+	"sluice/operators"
+	_ "sluice/plugins" // every function, sink and annotation registers itself
+	"sluice/queries"
+	"sluice/server"
+)
+
+func init() {
+	commands["serve"] = command{summary: "run the server: ingest, statements, live results, dashboard", run: serve}
+}
+
+// serveConfig is everything `sluice serve` is told.
+type serveConfig struct {
+	addr         string
+	adminToken   string
+	ingestToken  string
+	maxBody      byteSize
+	queueSize    int
+	dataDir      string
+	queriesDir   string
+	redisURL     string
+	esURL        string
+	esUsername   string
+	esPassword   string
+	esAPIKey     string
+	esInsecure   bool
+	kafkaBrokers string
+	geoIPDB      string
+	logLevel     slog.Level
+}
+
+func serveFlags(c *serveConfig) *flag.FlagSet {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	c.maxBody = server.DefaultMaxBody
+	fs.StringVar(&c.addr, "addr", ":8080", "`address` to listen on, host:port")
+	fs.StringVar(&c.adminToken, "admin-token", "", "bearer `token` required to deploy, replace and delete statements and to save the dashboard (reads stay open)")
+	fs.StringVar(&c.ingestToken, "ingest-token", "", "bearer `token` required to post events")
+	fs.Var(&c.maxBody, "max-body", "largest ingest body, before and after gzip (`size`: bytes, KiB, MiB)")
+	fs.IntVar(&c.queueSize, "queue-size", 256, "batches a stream queues before ingest answers 429")
+	fs.StringVar(&c.dataDir, "data-dir", "", "`directory` that keeps the dashboard layout across restarts")
+	fs.StringVar(&c.queriesDir, "queries", "", "`directory` of .sql files deployed at start, in name order; without it, the shipped pipeline built into the binary")
+	fs.StringVar(&c.redisURL, "redis-url", "", "Redis `URL` for Redis sinks, e.g. redis://localhost:6379/0")
+	fs.StringVar(&c.esURL, "es-url", "", "Elasticsearch `URL` for Elasticsearch sinks")
+	fs.StringVar(&c.esUsername, "es-username", "", "Elasticsearch basic-auth user")
+	fs.StringVar(&c.esPassword, "es-password", "", "Elasticsearch basic-auth password")
+	fs.StringVar(&c.esAPIKey, "es-api-key", "", "Elasticsearch API `key`")
+	fs.BoolVar(&c.esInsecure, "es-insecure", false, "skip TLS certificate checks for Elasticsearch")
+	fs.StringVar(&c.kafkaBrokers, "kafka-brokers", "", "comma-separated Kafka `brokers` for Kafka sources and sinks")
+	fs.StringVar(&c.geoIPDB, "geoip-db", "", "MaxMind GeoIP2/GeoLite2 City database `file` for geo functions")
+	fs.TextVar(&c.logLevel, "log-level", slog.LevelInfo, "log `level`: debug, info, warn or error (debug logs every request)")
+	return fs
+}
+
+// parseServe reads flags, then the environment for flags not given.
+func parseServe(args []string, getenv func(string) string, stderr io.Writer) (*serveConfig, error) {
+	c := &serveConfig{}
+	fs := serveFlags(c)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), `Usage: sluice serve [flags]
+
+Runs sluice: the HTTP API, the dashboard and the statements of --queries.
+Every flag can also be set by its environment variable; a flag given on the
+command line wins over the environment.
+
+`)
+		printFlags(fs.Output(), fs)
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, err
+		}
+		return nil, errUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "sluice serve takes no arguments, got %q\n", fs.Args())
+		return nil, errUsage
+	}
+	if err := applyEnv(fs, getenv); err != nil {
+		return nil, err
+	}
+	if c.queueSize <= 0 {
+		return nil, fmt.Errorf("--queue-size %d: want at least 1", c.queueSize)
+	}
+	return c, nil
+}
+
+func (c *serveConfig) env(log *slog.Logger) *operators.Env {
+	var brokers []string
+	for _, b := range strings.Split(c.kafkaBrokers, ",") {
+		if b = strings.TrimSpace(b); b != "" {
+			brokers = append(brokers, b)
+		}
+	}
+	return &operators.Env{
+		RedisURL:     c.redisURL,
+		ESURL:        c.esURL,
+		ESUsername:   c.esUsername,
+		ESPassword:   c.esPassword,
+		ESAPIKey:     c.esAPIKey,
+		ESInsecure:   c.esInsecure,
+		KafkaBrokers: brokers,
+		GeoIPDB:      c.geoIPDB,
+		Logger:       log,
+	}
+}
+
+// queryFiles is the directory of statements deployed at start and how to
+// name its files in messages.
+func (c *serveConfig) queryFiles() (fs.FS, string, error) {
+	if c.queriesDir == "" {
+		return queries.Files, "queries", nil
+	}
+	st, err := os.Stat(c.queriesDir)
+	if err != nil {
+		return nil, "", fmt.Errorf("--queries: %w", err)
+	}
+	if !st.IsDir() {
+		return nil, "", fmt.Errorf("--queries %s: not a directory", c.queriesDir)
+	}
+	return os.DirFS(c.queriesDir), c.queriesDir, nil
+}
+
+func serve(ctx context.Context, args []string, _, stderr io.Writer) error {
+	c, err := parseServe(args, os.Getenv, stderr)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: c.logLevel}))
+	slog.SetDefault(log)
+
+	rt := operators.NewRuntime(operators.RuntimeConfig{Env: c.env(log), QueueSize: c.queueSize})
+	defer rt.Close()
+	if err := operators.Setup(rt.Env()); err != nil {
+		return fmt.Errorf("setting up plugins: %w", err)
+	}
+	srv, err := server.New(server.Config{
+		AdminToken:  c.adminToken,
+		IngestToken: c.ingestToken,
+		MaxBody:     int64(c.maxBody),
+		DataDir:     c.dataDir,
+		Logger:      log,
+	}, rt)
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	files, dir, err := c.queryFiles()
+	if err != nil {
+		return err
+	}
+	if err := deployFiles(srv, files, dir, log); err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		return err
+	}
+	hs := &http.Server{
+		Handler:           srv,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	// Results streams never go idle by themselves: end them when shutdown starts.
+	hs.RegisterOnShutdown(srv.Close)
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(ln) }()
+	log.Info("sluice is serving", "addr", ln.Addr().String(), "version", versionString(),
+		"statements", len(rt.Queries()), "admin_token", c.adminToken != "", "ingest_token", c.ingestToken != "")
+
+	select {
+	case err := <-served:
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing requests, then flushing statements and sinks")
+	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		log.Warn("http shutdown did not finish", "err", err)
+	}
+	rt.Close()
+	log.Info("stopped")
+	return nil
+}
+
+// deployFiles deploys every .sql file of fsys in name order; the first one
+// that does not compile or deploy stops startup, named in the error.
+func deployFiles(srv *server.Server, fsys fs.FS, dir string, log *slog.Logger) error {
+	names, err := fs.Glob(fsys, "*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	if len(names) == 0 {
+		log.Warn("no .sql files to deploy", "dir", dir)
+	}
+	for _, name := range names {
+		src, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			return err
+		}
+		deployed, err := srv.DeploySQL(string(src))
+		if err != nil {
+			return fmt.Errorf("%s:\n%w", path.Join(dir, name), err)
+		}
+		for _, q := range deployed {
+			log.Info("deployed", "query", q.Spec().Name, "file", name, "source", q.Spec().Source, "status", q.Status())
+		}
+	}
+	return nil
+}
