@@ -27,9 +27,9 @@ const adminToken = "s3cret-admin"
 const widgetSQL = `@Name("views_by_device")
 @EventTime(column="ts", lateness="0s")
 @Widget(type="timeseries", title="Views by device", value="views", series="device")
-SELECT device, COUNT(*) AS views
+SELECT country, device, COUNT(*) AS views
 FROM clicks
-GROUP BY TUMBLE(ts, INTERVAL 10 SECOND), device;
+GROUP BY TUMBLE(ts, INTERVAL 10 SECOND), CUBE(country, device);
 
 @Name("views_total")
 @EventTime(column="ts")
@@ -392,13 +392,42 @@ func TestDashboard(t *testing.T) {
 	b.waitFor("reconnected", `[...document.querySelectorAll('.widget')].some(w => w.dataset.state === 'reconnecting') ? 'no' : 'yes'`, "yes")
 	expectDashboard(b, windows)
 
+	// Replace the editor's statement with a new widget title, then delete it.
+	b.hash("#/queries/editor_clicks")
+	b.waitFor("detail", `document.querySelector('.detail h2')?.textContent ?? ''`, "editor_clicks")
+	b.do(chromedp.Click(chromedp.CSS(`.detail header .btn:not(.danger)`)))
+	b.waitFor("editor loaded", `document.querySelector('#editor-title').textContent + ': ' + document.querySelector('#sql-editor').value.split('\n')[0]`,
+		`Replace editor_clicks: @Name("editor_clicks")`)
+	b.eval(`(() => {
+		const ta = document.querySelector('#sql-editor');
+		ta.value = ta.value.replace('Clicks from the editor', 'Editor clicks');
+		ta.dispatchEvent(new Event('input'));
+		return '';
+	})()`)
+	b.do(chromedp.Click(chromedp.CSS("#editor-submit")))
+	b.waitFor("replaced", `document.querySelector('#editor-result').textContent`,
+		"Replaced editor_clicks. Window state was kept (same keys and aggregates).")
+	b.hash("#/dashboard")
+	b.waitFor("replaced widget", `(() => { const w = document.querySelector('[data-query="editor_clicks"]'); return w ? w.querySelector('h2').textContent + ' ' + w.querySelector('.value')?.textContent : ''; })()`,
+		"Editor clicks 17")
+	b.hash("#/queries/editor_clicks")
+	b.waitFor("detail", `document.querySelector('.detail h2')?.textContent ?? ''`, "editor_clicks")
+	b.do(chromedp.Click(chromedp.CSS(".detail .btn.danger")))
+	b.waitFor("delete asks", `document.querySelector('.detail .btn.danger').textContent`, "Confirm: delete editor_clicks")
+	b.do(chromedp.Click(chromedp.CSS(".detail .btn.danger")))
+	b.waitFor("statement list after delete", `[...document.querySelectorAll('.qlist .name')].map(n => n.textContent).join(',')`,
+		"by_country,top_pages,views_by_device,views_total")
+	b.hash("#/dashboard")
+	b.waitFor("widget of the deleted statement", `String(document.querySelectorAll('[data-query="editor_clicks"]').length)`, "0")
+	expectDashboard(b, windows)
+
 	b.hash("#/streams")
 	total := 0
 	for _, w := range windows {
 		total += w.total
 	}
-	b.waitFor("stream row", `(() => { const r = document.querySelector('tr[data-stream="clicks"]'); return r ? r.cells[1].textContent + ' ' + [...r.cells[4].querySelectorAll('a')].map(a => a.textContent).sort().join(',') : ''; })()`,
-		fmt.Sprintf("%d by_country,editor_clicks,top_pages,views_by_device,views_total", total))
+	b.waitFor("stream row", `(() => { const r = document.querySelector('tr[data-stream="clicks"]'); return r ? r.cells[1].textContent + ' ' + [...r.cells[5].querySelectorAll('a')].map(a => a.textContent).sort().join(',') : ''; })()`,
+		fmt.Sprintf("%d by_country,top_pages,views_by_device,views_total", total))
 	// The tail samples the first event of each batch, newest first.
 	want, _ := json.Marshal([]click{evB[0], batch[0]})
 	b.waitFor("tail", `JSON.stringify([...document.querySelectorAll('.tail li')].map(li => JSON.parse(li.textContent)))`, string(want))

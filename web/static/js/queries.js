@@ -118,9 +118,10 @@ export function mount(main, arg) {
     try {
       if (mode.kind === 'replace') {
         const v = await api.replace(mode.name, sql);
-        const kept = v.state_kept ? 'window state kept' : 'started with fresh state';
-        const why = typeof v.state === 'string' && v.state ? ` (${v.state})` : '';
-        setResult(`Replaced ${v.name || mode.name}: ${kept}${why}.`, 'ok');
+        // The server's state reads "kept: why" or "fresh: why".
+        const why = typeof v.state === 'string' && v.state ? v.state.slice(v.state.indexOf(':') + 1).trim() : '';
+        const kept = v.state_kept ? 'Window state was kept' : 'State starts fresh';
+        setResult(`Replaced ${v.name || mode.name}. ${kept}${why ? ` (${why})` : ''}.`, 'ok');
       } else {
         const r = await api.deploy(sql);
         const names = (r.statements || []).map((v) => v.name);

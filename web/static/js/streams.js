@@ -2,16 +2,31 @@
 // of the selected stream's events.
 
 import { api } from './api.js';
-import { h, fill } from './dom.js';
+import { h, s as svgEl, fill } from './dom.js';
 import * as fmt from './format.js';
 
 const POLL_MS = 2000;
+const HISTORY = 60; // rate samples kept per stream: two minutes
+
+// sparkline draws recent rates as a small line, scaled to their maximum.
+function sparkline(rates) {
+  const w = 120;
+  const ht = 24;
+  const max = Math.max(1, ...rates);
+  const step = w / (HISTORY - 1);
+  const x0 = w - (rates.length - 1) * step;
+  const pts = rates.map((r, i) => `${(x0 + i * step).toFixed(1)},${(ht - 2 - (r / max) * (ht - 4)).toFixed(1)}`).join(' ');
+  return svgEl('svg', { width: w, height: ht, class: 'spark', 'aria-hidden': 'true' },
+    svgEl('line', { x1: 0, x2: w, y1: ht - 2, y2: ht - 2, class: 'gridline' }),
+    rates.length > 1 ? svgEl('polyline', { points: pts, fill: 'none', stroke: '#0b6bcb', 'stroke-width': 1.5 }) : null);
+}
 
 export function mount(main, arg) {
   let selected = arg;
   let paused = false;
   let known = new Set();
   const prev = new Map(); // name → {t, ingested}, for rates the server does not send
+  const history = new Map(); // name → recent rates
 
   const notice = h('div', { class: 'notice error', role: 'alert' });
   const body = h('tbody');
@@ -20,6 +35,7 @@ export function mount(main, arg) {
       h('th', { scope: 'col', text: 'stream' }),
       h('th', { scope: 'col', class: 'num', text: 'events ingested' }),
       h('th', { scope: 'col', class: 'num', text: 'rate (events/s)' }),
+      h('th', { scope: 'col', text: 'rate, last 2 min' }),
       h('th', { scope: 'col', text: 'queue (batches)' }),
       h('th', { scope: 'col', text: 'read by' }))),
     body);
@@ -61,15 +77,20 @@ export function mount(main, arg) {
     known = new Set(streams.map((s) => s.name));
     if (!selected && streams.length) selected = streams[0].name;
     if (!streams.length) {
-      fill(body, h('tr', null, h('td', { colspan: 5, class: 'muted', text: 'No streams yet: a stream appears when events are posted to it or a statement reads it.' })));
+      fill(body, h('tr', null, h('td', { colspan: 6, class: 'muted', text: 'No streams yet: a stream appears when events are posted to it or a statement reads it.' })));
     } else {
       fill(body, streams.map((s) => {
         const r = rateOf(s, now);
+        const hist = history.get(s.name) || [];
+        if (r !== null) hist.push(r);
+        if (hist.length > HISTORY) hist.shift();
+        history.set(s.name, hist);
         const cap = s.queue_capacity_batches || 0;
         return h('tr', { class: s.name === selected ? 'selected' : false, dataset: { stream: s.name } },
           h('th', { scope: 'row' }, h('a', { href: `#/streams/${encodeURIComponent(s.name)}`, 'aria-current': s.name === selected ? 'true' : false, text: s.name })),
           h('td', { class: 'num', text: fmt.num(s.ingested ?? 0) }),
           h('td', { class: 'num', text: r === null ? '…' : fmt.num(Math.round(r * 10) / 10) }),
+          h('td', null, sparkline(hist)),
           h('td', null,
             h('meter', { min: 0, max: cap || 1, value: s.queue_depth || 0, high: cap * 0.7, optimum: 0, 'aria-label': `queue of ${s.name}` }),
             ` ${fmt.num(s.queue_depth ?? 0)} / ${fmt.num(cap)}`),

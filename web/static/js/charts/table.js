@@ -26,7 +26,9 @@ export function render(body, ctx) {
     for (const r of rows) for (const c of Object.keys(r)) if (wanted(c)) cols.push(c);
   }
   fill(body, h('div', { class: 'scroll' }, h('table', { class: 'data' },
-    h('thead', null, h('tr', null, cols.map((c) => h('th', { scope: 'col', text: c })))),
+    h('thead', null, h('tr', null, cols.map((c) => h('th', {
+      scope: 'col', class: rows.some((r) => typeof r[c] === 'number') && !c.startsWith('window_') ? 'num' : false, text: c,
+    })))),
     h('tbody', null, rows.map((r) => h('tr', null, cols.map((c) => cell(c, r[c]))))))));
   return true;
 }

@@ -7,6 +7,7 @@ import { pick } from '../rows.js';
 import { niceTicks, timeTicks, scale } from './axis.js';
 
 const HEIGHT = 230;
+const DASHES = ['', '7 3', '2 3', '9 3 2 3'];
 const M = { top: 10, right: 16, bottom: 40 };
 
 // collect returns the shown windows and, per series, its value per window.
@@ -72,18 +73,18 @@ export function render(body, ctx) {
     s('text', { class: 'axis-title', x: 0, y: 0, transform: `translate(11 ${M.top + plotH / 2}) rotate(-90)`, 'text-anchor': 'middle', text: `${spec.value}${unit}${per}` }),
   );
 
-  for (const [sname, vals] of shown) {
+  // A line breaks where windows are missing, so a quiet stretch is not
+  // drawn as a slope; dashes tell overlapping lines apart.
+  for (const [k, [sname, vals]] of shown.entries()) {
     let d = '';
     let pen = 'M';
     vals.forEach((v, i) => {
-      if (v === null) {
-        pen = 'M';
-        return;
-      }
+      if (v === null || (w && i > 0 && starts[i] - starts[i - 1] > w)) pen = 'M';
+      if (v === null) return;
       d += `${pen}${sx(starts[i]).toFixed(1)},${sy(v).toFixed(1)}`;
       pen = 'L';
     });
-    svg.append(s('path', { class: 'series', d, stroke: color(sname) }));
+    svg.append(s('path', { class: 'series', d, stroke: color(sname), 'stroke-dasharray': DASHES[k % DASHES.length] || false }));
     if (starts.length <= 60) {
       vals.forEach((v, i) => {
         if (v !== null) svg.append(s('circle', { cx: sx(starts[i]), cy: sy(v), r: 3, fill: color(sname) }));
@@ -119,8 +120,9 @@ export function render(body, ctx) {
   });
 
   const legend = h('ul', { class: 'legend', 'aria-label': 'Series, latest value' },
-    shown.map(([sname, vals]) => h('li', { dataset: { series: sname } },
-      h('span', { class: 'swatch', style: { background: color(sname) } }),
+    shown.map(([sname, vals], k) => h('li', { dataset: { series: sname } },
+      s('svg', { width: 22, height: 8, 'aria-hidden': 'true' },
+        s('line', { x1: 1, x2: 21, y1: 4, y2: 4, stroke: color(sname), 'stroke-width': 2.5, 'stroke-dasharray': DASHES[k % DASHES.length] || false })),
       h('span', { text: sname || spec.value }),
       h('span', { class: 'v', text: fmt.withUnit(fmt.num(lastOf(vals)), spec.unit) }))),
     hidden ? h('li', { class: 'muted', text: `+${hidden} more series not drawn` }) : null);
