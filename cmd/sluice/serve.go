@@ -138,18 +138,13 @@ func (c *serveConfig) queryFiles() (fs.FS, string, error) {
 	return os.DirFS(c.queriesDir), c.queriesDir, nil
 }
 
-func serve(ctx context.Context, args []string, _, stderr io.Writer) error {
-	c, err := parseServe(args, os.Getenv, stderr)
-	if err != nil {
-		return err
-	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: c.logLevel}))
-	slog.SetDefault(log)
-
+// newServer builds the runtime with its plugins set up and the HTTP API
+// over it; `sluice bench --embedded` builds its server here too.
+func (c *serveConfig) newServer(log *slog.Logger) (*operators.Runtime, *server.Server, error) {
 	rt := operators.NewRuntime(operators.RuntimeConfig{Env: c.env(log), QueueSize: c.queueSize})
-	defer rt.Close()
 	if err := operators.Setup(rt.Env()); err != nil {
-		return fmt.Errorf("setting up plugins: %w", err)
+		rt.Close()
+		return nil, nil, fmt.Errorf("setting up plugins: %w", err)
 	}
 	srv, err := server.New(server.Config{
 		AdminToken:  c.adminToken,
@@ -159,8 +154,25 @@ func serve(ctx context.Context, args []string, _, stderr io.Writer) error {
 		Logger:      log,
 	}, rt)
 	if err != nil {
+		rt.Close()
+		return nil, nil, err
+	}
+	return rt, srv, nil
+}
+
+func serve(ctx context.Context, args []string, _, stderr io.Writer) error {
+	c, err := parseServe(args, os.Getenv, stderr)
+	if err != nil {
 		return err
 	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: c.logLevel}))
+	slog.SetDefault(log)
+
+	rt, srv, err := c.newServer(log)
+	if err != nil {
+		return err
+	}
+	defer rt.Close()
 	defer srv.Close()
 	files, dir, err := c.queryFiles()
 	if err != nil {
