@@ -1,0 +1,54 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+)
+
+// embeddedServer is a sluice server inside this process, on a free
+// loopback port, for `sluice bench --embedded`.
+type embeddedServer struct {
+	selfUsage
+	url  string
+	stop func()
+}
+
+// startEmbedded builds the server as `sluice serve` does, from its
+// defaults and SLUICE_* environment (so SLUICE_QUEUE_SIZE tunes it too),
+// without deploying the shipped statements.
+func startEmbedded(o benchOptions, stderr io.Writer) (*embeddedServer, error) {
+	c, err := parseServe(nil, os.Getenv, stderr)
+	if err != nil {
+		return nil, fmt.Errorf("embedded server: %w", err)
+	}
+	c.adminToken, c.ingestToken = o.adminToken, o.token
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	rt, srv, err := c.newServer(log)
+	if err != nil {
+		return nil, fmt.Errorf("embedded server: %w", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		srv.Close()
+		rt.Close()
+		return nil, fmt.Errorf("embedded server: %w", err)
+	}
+	hs := &http.Server{Handler: srv, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	go hs.Serve(ln)
+	return &embeddedServer{
+		url: "http://" + ln.Addr().String(),
+		stop: func() {
+			srv.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = hs.Shutdown(ctx)
+			rt.Close()
+		},
+	}, nil
+}
