@@ -100,7 +100,8 @@ func decodeLines(body []byte, pos, line int, arrival int64, first []byte) ([]*op
 
 // decodeArray checks a JSON array of objects starting at body[pos] == '['.
 func decodeArray(body []byte, pos int, arrival int64) ([]*operators.Record, *decodeError) {
-	recs := make([]operators.Record, 0, len(body)/256+1)
+	// Every object ends in '}', so this bounds the events: one allocation.
+	recs := make([]operators.Record, 0, bytes.Count(body[pos:], []byte{'}'}))
 	pos = skipSpace(body, pos+1)
 	if pos < len(body) && body[pos] == ']' {
 		pos++

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -66,6 +67,22 @@ func TestIngest(t *testing.T) {
 		})
 	}
 
+	// Bodies of unknown length (chunked) are held to the same limit.
+	for _, tc := range []struct {
+		body   string
+		status int
+	}{{`{"n":"chunked"}`, 202}, {`{"pad":"` + strings.Repeat("x", 1100) + `"}`, 413}} {
+		req, _ := http.NewRequest("POST", ts.url+"/v1/streams/chunked/events", io.NopCloser(strings.NewReader(tc.body)))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if req.ContentLength != 0 || resp.StatusCode != tc.status {
+			t.Fatalf("chunked body of %d bytes: %d, want %d", len(tc.body), resp.StatusCode, tc.status)
+		}
+	}
+
 	// Exactly the accepted events arrived, in order, stamped with the clock.
 	waitFor(t, 2*time.Second, "9 rows out of copy", func() bool { return len(ts.rt.Recent("copy")) == 9 })
 	var got []string
@@ -80,7 +97,7 @@ func TestIngest(t *testing.T) {
 		t.Fatalf("rows %s, want %s", strings.Join(got, " "), want)
 	}
 	for _, st := range ts.rt.Streams() {
-		if n := map[string]uint64{"clicks": 9, "views.v2-x_1": 1}[st.Name]; st.Ingested != n {
+		if n := map[string]uint64{"clicks": 9, "views.v2-x_1": 1, "chunked": 1}[st.Name]; st.Ingested != n {
 			t.Errorf("stream %s ingested %d, want %d", st.Name, st.Ingested, n)
 		}
 	}

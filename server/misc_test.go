@@ -3,9 +3,11 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -206,3 +208,21 @@ func TestRateTracker(t *testing.T) {
 		t.Fatalf("stream view JSON %s", b)
 	}
 }
+
+func TestRequestLog(t *testing.T) {
+	var buf strings.Builder
+	var mu sync.Mutex
+	w := writerFunc(func(p []byte) (int, error) { mu.Lock(); defer mu.Unlock(); return buf.Write(p) })
+	debug := slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	ts := newTestServer(t, Config{Logger: debug}, operators.RuntimeConfig{})
+	ts.do("POST", "/v1/streams/s/events", []byte(`{"a":1}`)).expect(t, 202, "")
+	mu.Lock()
+	defer mu.Unlock()
+	if !strings.Contains(buf.String(), `level=DEBUG msg="http request" method=POST path=/v1/streams/s/events status=202 bytes=14 body_bytes=7 `) {
+		t.Fatalf("log:\n%s", buf.String())
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

@@ -3,6 +3,8 @@ package server
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"io"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -106,7 +108,9 @@ func TestQueryLifecycle(t *testing.T) {
 }
 
 func TestResultsStream(t *testing.T) {
-	ts := newTestServer(t, Config{PingInterval: 20 * time.Millisecond}, operators.RuntimeConfig{})
+	// Debug logging wraps the response writer: flushing must still work.
+	debug := slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	ts := newTestServer(t, Config{PingInterval: 20 * time.Millisecond, Logger: debug}, operators.RuntimeConfig{})
 	ts.do("GET", "/v1/queries/copy/results", nil).expect(t, 404, `{"error":"no statement named \"copy\""}`)
 	ts.do("POST", "/v1/queries", []byte("copy s")).expect(t, 201, "")
 	ts.do("POST", "/v1/streams/s/events", []byte("{\"n\":1}\n{\"n\":2}")).expect(t, 202, "")
