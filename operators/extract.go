@@ -20,8 +20,7 @@ type Extractor struct {
 	paths  [][]string
 	schema *Schema // the last overlay schema seen
 	idx    []int   // per path: position of its first segment in schema, or -1
-	dst    []Value // target of the jsonparser callback
-	each   func(int, []byte, jsonparser.ValueType, error)
+	found  []bool  // scratch: slots filled from the JSON
 }
 
 // NewExtractor extracts each path into the slot of the same index.
@@ -29,11 +28,6 @@ func NewExtractor(paths [][]string) *Extractor {
 	x := &Extractor{paths: paths, idx: make([]int, len(paths))}
 	for i := range x.idx {
 		x.idx[i] = -1
-	}
-	x.each = func(i int, b []byte, t jsonparser.ValueType, err error) {
-		if err == nil && x.idx[i] < 0 {
-			x.dst[i] = FromJSON(b, t)
-		}
 	}
 	return x
 }
@@ -74,9 +68,57 @@ func (x *Extractor) Extract(r *Record, dst []Value) {
 		dst[i] = v
 	}
 	if needRaw && r.Raw != nil {
-		x.dst = dst
-		jsonparser.EachKey(r.Raw, x.each, x.paths...)
-		x.dst = nil
+		x.fromRaw(r.Raw, dst)
+	}
+}
+
+// fromRaw fills the slots not found among the record's named values from
+// its JSON, in one pass that stops once every slot is filled. A field
+// repeated in the JSON takes its first value.
+func (x *Extractor) fromRaw(raw []byte, dst []Value) {
+	var s scanner
+	var m member
+	if s.start(raw) != nil {
+		return
+	}
+	missing := 0
+	for i := range x.paths {
+		if x.idx[i] < 0 {
+			missing++
+		}
+	}
+	found := x.found[:0]
+	for range x.paths {
+		found = append(found, false)
+	}
+	x.found = found
+	for missing > 0 {
+		ok, err := s.next(&m)
+		if !ok || err != nil {
+			return
+		}
+		key := m.key
+		if m.escaped {
+			k, err := jsonparser.ParseString(key)
+			if err != nil {
+				continue
+			}
+			key = []byte(k)
+		}
+		for i, p := range x.paths {
+			if x.idx[i] >= 0 || found[i] || p[0] != string(key) {
+				continue
+			}
+			found[i] = true
+			missing--
+			if len(p) == 1 {
+				dst[i] = memberValue(&m)
+			} else if m.typ == jsonparser.Object {
+				dst[i] = jsonLookup(m.val, p[1:])
+			} else {
+				dst[i] = Value{}
+			}
+		}
 	}
 }
 

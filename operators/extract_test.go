@@ -1,0 +1,99 @@
+package operators
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/buger/jsonparser"
+)
+
+func TestExtract(t *testing.T) {
+	x := NewExtractor([][]string{{"s"}, {"n"}, {"f"}, {"b"}, {"o", "k"}, {"a"}, {"missing"}, {"esc"}, {"q\"k"}, {"neg"}})
+	raw := []byte(` { "s" : "hé\"llo" , "n":42,"f":-1.5e2,"b":false,"o":{"k":[1,{"z":"}"}],"x":1},"a":[1, "]", {}],` +
+		`"esc":"line\nbreak","q\"k":"quoted key","neg":-7, "s":"second"}`)
+	row := make([]Value, x.Len())
+	x.Extract(&Record{Raw: raw}, row)
+	want := []Value{Str(`hé"llo`), Int(42), Float(-150), Bool(false), RawJSON(`[1,{"z":"}"}]`), RawJSON(`[1, "]", {}]`), Null(), Str("line\nbreak"), Str("quoted key"), Int(-7)}
+	for i := range want {
+		if row[i] != want[i] {
+			t.Errorf("slot %d (%v) = %v, want %v", i, x.paths[i], row[i], want[i])
+		}
+	}
+	// Named values win over the JSON and nested paths reach into them.
+	r := &Record{Raw: raw, Schema: NewSchema("n", "o"), Values: []Value{Int(1), RawJSON(`{"k":"v"}`)}}
+	x.Extract(r, row)
+	if row[1] != Int(1) || row[4] != Str("v") || row[0] != Str(`hé"llo`) {
+		t.Errorf("overlay: got %v %v %v", row[1], row[4], row[0])
+	}
+}
+
+// FuzzExtract checks the one-pass scanner against jsonparser on any valid
+// JSON object.
+func FuzzExtract(f *testing.F) {
+	for _, s := range []string{
+		`{"a":1,"b":"x"}`, `{"a":{"b":[1,2,{"c":"]"}]}}`, `{"b":"\"","a":null}`, `{}`,
+		`{"a":"\\","b":true}`, `{"a\u0041":1,"a":2}`, `{"a":1.5e-3,"c":{"a":9}}`,
+	} {
+		f.Add([]byte(s))
+	}
+	paths := [][]string{{"a"}, {"b"}, {"c"}, {"a", "b"}, {"c", "a"}}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		var obj map[string]json.RawMessage
+		if json.Unmarshal(raw, &obj) != nil {
+			return
+		}
+		x := NewExtractor(paths)
+		row := make([]Value, len(paths))
+		x.Extract(&Record{Raw: raw}, row)
+		for i, p := range paths {
+			want := Null()
+			if b, typ, _, err := jsonparser.Get(raw, p...); err == nil {
+				want = FromJSON(b, typ)
+			}
+			if hasDuplicateKeys(raw) {
+				return // which duplicate wins differs between parsers
+			}
+			if row[i] != want {
+				t.Fatalf("%s: path %v = %v, jsonparser says %v", raw, p, row[i], want)
+			}
+		}
+	})
+}
+
+func hasDuplicateKeys(raw []byte) bool {
+	seen := map[string]bool{}
+	dup := false
+	_ = jsonparser.ObjectEach(raw, func(k, _ []byte, _ jsonparser.ValueType, _ int) error {
+		dup = dup || seen[string(k)]
+		seen[string(k)] = true
+		return nil
+	})
+	return dup
+}
+
+var benchEvent = []byte(`{"ts":1700000000000,"user_id":"u00042","mid":"m00042","ip":"81.2.69.142","ua":"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36","page":"/item/42","last_page":null,"item_id":"i42","action":"view","latency_ms":120,"referrer":"","country":"US","device":"desktop"}`)
+
+var benchPaths = [][]string{{"country"}, {"device"}, {"latency_ms"}}
+
+func BenchmarkExtractScanner(b *testing.B) {
+	x := NewExtractor(benchPaths)
+	row := make([]Value, len(benchPaths))
+	r := &Record{Raw: benchEvent}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		x.Extract(r, row)
+	}
+}
+
+// BenchmarkExtractEachKey is the jsonparser.EachKey baseline the scanner replaced.
+func BenchmarkExtractEachKey(b *testing.B) {
+	row := make([]Value, len(benchPaths))
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		jsonparser.EachKey(benchEvent, func(i int, v []byte, t jsonparser.ValueType, err error) {
+			if err == nil {
+				row[i] = FromJSON(v, t)
+			}
+		}, benchPaths...)
+	}
+}
