@@ -1,9 +1,6 @@
 package operators
 
 import (
-	"strconv"
-	"time"
-
 	"github.com/buger/jsonparser"
 )
 
@@ -125,22 +122,3 @@ func (x *Extractor) fromRaw(raw []byte, dst []Value) {
 // ArrivalField names a record's arrival time (epoch ms) when the record has
 // no field of that name itself.
 const ArrivalField = "_arrival"
-
-// TimeMillis reads an event time: epoch milliseconds as a number, or an
-// RFC 3339 string.
-func TimeMillis(v Value) (int64, bool) {
-	switch v.Kind {
-	case KindInt:
-		return v.I, true
-	case KindFloat:
-		return int64(v.F), true
-	case KindString:
-		if t, err := time.Parse(time.RFC3339Nano, v.S); err == nil {
-			return t.UnixMilli(), true
-		}
-		if i, err := strconv.ParseInt(v.S, 10, 64); err == nil {
-			return i, true
-		}
-	}
-	return 0, false
-}

@@ -9,7 +9,7 @@ import (
 	"sluice/operators"
 )
 
-// Time functions take event times as ParseTime reads them (epoch
+// Time functions take event times as operators.TimeMillis reads them (epoch
 // milliseconds or RFC 3339) and work in UTC.
 func init() {
 	strict("DATE_FORMAT", 2, 2, "DATE_FORMAT(ts, pattern): ts formatted with yyyy MM dd HH mm ss SSS; other characters are copied", func(args []operators.Value) operators.Value {
@@ -47,7 +47,7 @@ func init() {
 }
 
 func eventTime(v operators.Value) (time.Time, bool) {
-	ms, ok := ParseTime(v)
+	ms, ok := operators.TimeMillis(v)
 	if !ok {
 		return time.Time{}, false
 	}

@@ -52,7 +52,7 @@ func TestNow(t *testing.T) {
 	}
 }
 
-// FROM_UNIXTIME's output is what ParseTime and the time functions read back.
+// FROM_UNIXTIME's output is what operators.TimeMillis and the time functions read back.
 func TestFromUnixtimeRoundTrip(t *testing.T) {
 	rfc := regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$`)
 	for _, sec := range []int64{0, 1, 86399, 951782400, 1717970707, 4102444800} {

@@ -1,28 +1,26 @@
-package functions
+package operators
 
 import (
 	"math"
 	"strconv"
 	"time"
-
-	"sluice/operators"
 )
 
-// ParseTime reads an event time as epoch milliseconds: an int is taken as
+// TimeMillis reads an event time as epoch milliseconds: an int is taken as
 // milliseconds, a float is truncated to them, and a string is either
 // all digits (milliseconds) or an RFC 3339 timestamp. It is on the engine's
 // per-event path for @EventTime columns: ints cost a type switch, and the
 // common UTC form "2006-01-02T15:04:05[.000]Z" is parsed without allocating.
-func ParseTime(v operators.Value) (int64, bool) {
+func TimeMillis(v Value) (int64, bool) {
 	switch v.Kind {
-	case operators.KindInt:
+	case KindInt:
 		return v.I, true
-	case operators.KindFloat:
+	case KindFloat:
 		if math.IsNaN(v.F) || v.F < -(1<<63) || v.F >= 1<<63 {
 			return 0, false
 		}
 		return int64(v.F), true
-	case operators.KindString:
+	case KindString:
 		return parseTimeString(v.S)
 	}
 	return 0, false
