@@ -17,6 +17,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"sluice/operators"
+	_ "sluice/plugins" // the functions, sinks and annotations a real server has
 	"sluice/server"
 	"sluice/sqlengine"
 )

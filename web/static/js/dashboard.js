@@ -9,6 +9,9 @@ import { WINDOW_FIELDS } from './rows.js';
 import { toast } from './toast.js';
 
 const POLL_MS = 5000;
+// Browsers open at most six HTTP/1.1 connections per server, and each
+// followed statement holds one; past five, the page's own requests wait.
+const MAX_FEEDS = 5;
 
 // normalLayout accepts whatever the server stored and keeps what we use.
 function normalLayout(doc) {
@@ -27,6 +30,7 @@ export function mount(main) {
   const feeds = new Map();
 
   const notice = h('div', { class: 'notice error', role: 'alert' });
+  const limit = h('div', { class: 'notice', hidden: true });
   const grid = h('div', { class: 'grid', id: 'widgets' });
   const empty = h('p', { class: 'empty panel', hidden: true },
     'No widgets yet. Statements with a ', h('code', { text: '@Widget(…)' }), ' annotation show up here, or use “Add widget”.');
@@ -36,7 +40,7 @@ export function mount(main) {
 
   fill(main,
     h('div', { class: 'toolbar' }, h('h1', { text: 'Dashboard' }), restore, addBtn),
-    notice, formBox, empty, grid);
+    notice, limit, formBox, empty, grid);
 
   function feedFor(query) {
     let f = feeds.get(query);
@@ -90,6 +94,8 @@ export function mount(main) {
         feeds.delete(q);
       }
     }
+    limit.hidden = used.size <= MAX_FEEDS;
+    limit.textContent = `The widgets follow ${used.size} statements. Over plain HTTP/1.1 a browser keeps at most six connections to a server, so beyond ${MAX_FEEDS} some widgets may wait for data; serve sluice over HTTP/2 (TLS) or show fewer statements.`;
     empty.hidden = specs.length > 0;
     restore.hidden = layout.hidden.length === 0;
     restore.textContent = `Show hidden widgets (${layout.hidden.length})`;
