@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -43,8 +42,6 @@ func TestCheckLoopback(t *testing.T) {
 
 func TestBenchOptionsChecked(t *testing.T) {
 	dir := t.TempDir()
-	file := filepath.Join(dir, "q.sql")
-	os.WriteFile(file, []byte("@Name(\"other\")\nSELECT * FROM bench;"), 0o644)
 	for _, tc := range []struct {
 		args []string
 		want string
@@ -54,7 +51,7 @@ func TestBenchOptionsChecked(t *testing.T) {
 		{[]string{"--concurrency", "0"}, "--concurrency must be within"},
 		{[]string{"--timeout", "0s"}, "--timeout must be positive"},
 		{[]string{"--url", "http://192.168.1.5:8080"}, "only loads loopback servers"},
-		{[]string{"--sql-file", file}, `no statement @Name("bench")`},
+		{[]string{"--shipped", "--stream", "clicks"}, `--shipped reads the stream "events"`},
 		{[]string{"--sql-file", filepath.Join(dir, "missing.sql")}, "--sql-file"},
 		{[]string{"extra"}, `sluice bench takes no arguments, got ["extra"]`},
 	} {
@@ -71,7 +68,7 @@ func TestBenchOptionsChecked(t *testing.T) {
 func TestBenchBatches(t *testing.T) {
 	o := benchOptions{events: 2500, batch: 1000, seed: 3, users: 50000}
 	start := time.Date(2025, 5, 1, 0, 0, 0, 0, time.UTC)
-	batches, payload, err := benchBatches(o, start)
+	batches, payload, err := benchBatches(o, start, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,16 +181,17 @@ func (f *fakeSluice) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		f.deployed = string(body)
 		w.WriteHeader(http.StatusCreated)
+		io.WriteString(w, `{"statements":[{"name":"bench","source":"bench"}]}`)
 	case r.Method == "DELETE" && r.URL.Path == "/v1/queries/bench":
 		f.deployed = ""
 		w.WriteHeader(http.StatusNoContent)
-	case r.Method == "GET" && r.URL.Path == "/v1/queries/bench":
+	case r.Method == "GET" && r.URL.Path == "/v1/queries":
 		f.polls++
 		in := f.accepted
-		if f.polls < 3 {
+		if f.polls < 4 {
 			in /= 2
 		}
-		fmt.Fprintf(w, `{"name":"bench","stats":{"events_in":%d}}`, in)
+		fmt.Fprintf(w, `[{"name":"bench","source":"bench","stats":{"events_in":%d,"rows_out":7}}]`, in)
 	case r.Method == "POST" && r.URL.Path == "/v1/streams/bench/events":
 		f.posts++
 		if f.posts%3 == 0 {
@@ -222,21 +220,21 @@ func TestRunLoadAgainstAFakeServer(t *testing.T) {
 	ts := httptest.NewServer(f)
 	defer ts.Close()
 	o := benchOptions{events: 5000, batch: 100, conns: 4, seed: 9, users: 1000, stream: "bench", name: "bench", sql: benchTumbleSQL}
-	batches, _, err := benchBatches(o, time.Now())
+	batches, _, err := benchBatches(o, time.Now(), true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	src, _ := o.statement()
+	sources, _ := o.statements()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	r, err := runLoad(ctx, loadRun{base: ts.URL, src: src, o: o, batches: batches, target: remoteServer{}, log: io.Discard})
+	r, err := runLoad(ctx, loadRun{base: ts.URL, sources: sources, o: o, batches: batches, target: remoteServer{}, log: io.Discard})
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if r.sent != 5000 || r.accepted != 5000 || r.processed != 5000 || r.dropped != 0 {
-		t.Fatalf("sent %d accepted %d processed %d dropped %d", r.sent, r.accepted, r.processed, r.dropped)
+	if r.sent != 5000 || r.accepted != 5000 || r.processed != 5000 || r.dropped != 0 || r.statements != 1 {
+		t.Fatalf("sent %d accepted %d processed %d dropped %d statements %d", r.sent, r.accepted, r.processed, r.dropped, r.statements)
 	}
 	// 50 batches; every third POST is refused, so 50 batches need 74 POSTs.
 	if f.posts != 74 || r.throttled != 24 {
@@ -250,8 +248,8 @@ func TestRunLoadAgainstAFakeServer(t *testing.T) {
 			t.Fatalf("event accepted %d times: %s", n, line)
 		}
 	}
-	if !strings.HasPrefix(src, "@Name(\"bench\")\nSELECT country, device") || f.deployed != "" {
-		t.Fatalf("statement %q, still deployed %q", src, f.deployed)
+	if len(sources) != 1 || !strings.HasPrefix(sources[0], "@Name(\"bench\")\nSELECT country, device") || f.deployed != "" {
+		t.Fatalf("statements %q, still deployed %q", sources, f.deployed)
 	}
 	want := []string{"POST /v1/queries", "DELETE /v1/queries/bench", "POST /v1/queries"}
 	if strings.Join(f.calls[:3], ",") != strings.Join(want, ",") || f.calls[len(f.calls)-1] != "DELETE /v1/queries/bench" {
@@ -260,6 +258,33 @@ func TestRunLoadAgainstAFakeServer(t *testing.T) {
 	// /metrics answered 11.5, 12.5, … MiB 1, 2, …: CPU is last minus first.
 	if r.cpu != float64(f.metrics-1) || r.peakRSS != int64(f.metrics)<<20 {
 		t.Fatalf("cpu %v peak %v after %d /metrics reads", r.cpu, r.peakRSS, f.metrics)
+	}
+}
+
+// TestDrained follows a chain events → a → mid → b, c plus a statement on
+// another stream, counting from a baseline.
+func TestDrained(t *testing.T) {
+	st := func(name, source, target string, in, out int64) benchStatement {
+		s := benchStatement{Name: name, Source: source, Target: target}
+		s.Stats.In, s.Stats.Out = in, out
+		return s
+	}
+	base := benchCounts{"a": {100, 40}, "b": {40, 0}, "c": {40, 3}, "other": {5, 5}}
+	for _, tc := range []struct {
+		name  string
+		list  []benchStatement
+		taken int64
+		ok    bool
+	}{
+		{"drained", []benchStatement{st("a", "events", "mid", 1100, 540), st("b", "mid", "", 540, 9), st("c", "mid", "", 540, 3), st("other", "x", "", 5, 5)}, 1000, true},
+		{"first stage behind", []benchStatement{st("a", "events", "mid", 1000, 500), st("b", "mid", "", 500, 9), st("c", "mid", "", 500, 3), st("other", "x", "", 5, 5)}, 900, false},
+		{"one reader of mid behind", []benchStatement{st("a", "events", "mid", 1100, 540), st("b", "mid", "", 540, 9), st("c", "mid", "", 539, 3), st("other", "x", "", 5, 5)}, 1000, false},
+		{"a statement deployed after the baseline", []benchStatement{st("a", "events", "mid", 1100, 540), st("b", "mid", "", 540, 9), st("c", "mid", "", 540, 3), st("new", "events", "", 1000, 0)}, 1000, true},
+	} {
+		taken, readers, ok := drained(tc.list, base, "events", 1000)
+		if taken != tc.taken || ok != tc.ok || readers == 0 {
+			t.Errorf("%s: taken %d ok %v readers %d, want %d %v", tc.name, taken, ok, readers, tc.taken, tc.ok)
+		}
 	}
 }
 
@@ -273,7 +298,7 @@ func TestBenchEmbedded(t *testing.T) {
 	}
 	for _, want := range []string{
 		"events sent    20000 in 500-event batches over 3 connections",
-		"events_in reached 20000",
+		`taken in by every reader of "bench"`,
 		"dropped        0\n",
 		"peak RSS",
 	} {
