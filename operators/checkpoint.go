@@ -73,17 +73,23 @@ func (q *Query) do(ctx context.Context, fn func()) error {
 	}
 }
 
-// Snapshot drains the runtime, waits for every sink to acknowledge, and
-// returns each stateful statement's state by name.
+// Snapshot drains the runtime, saves each stateful statement's state by
+// name, then waits for every sink to acknowledge. While it runs, Ingest
+// answers ErrBackpressure and wall-clock ticks are skipped, so nothing is
+// emitted between the drain and the end of the snapshot: every row the
+// saved state has already emitted is in a sink's buffer when the sinks are
+// flushed.
 func (rt *Runtime) Snapshot(ctx context.Context) (map[string]StatementState, error) {
+	rt.ingest.Lock()
+	defer rt.ingest.Unlock()
+	rt.holding.Store(true)
+	defer rt.holding.Store(false)
 	if err := rt.Drain(ctx); err != nil {
 		return nil, err
 	}
+	queries := rt.Queries()
 	out := map[string]StatementState{}
-	for _, q := range rt.Queries() {
-		if err := q.FlushSinks(ctx); err != nil {
-			return nil, fmt.Errorf("snapshot %q: flush sinks: %w", q.spec.Name, err)
-		}
+	for _, q := range queries {
 		s, ok := q.op.(Snapshotter)
 		if !ok || q.spec.StateShape == "" {
 			continue
@@ -97,6 +103,11 @@ func (rt *Runtime) Snapshot(ctx context.Context) (map[string]StatementState, err
 			return nil, fmt.Errorf("snapshot %q: %w", q.spec.Name, err)
 		}
 		out[q.spec.Name] = StatementState{Shape: q.spec.StateShape, State: state}
+	}
+	for _, q := range queries {
+		if err := q.FlushSinks(ctx); err != nil {
+			return nil, fmt.Errorf("snapshot %q: flush sinks: %w", q.spec.Name, err)
+		}
 	}
 	return out, nil
 }

@@ -90,7 +90,10 @@ func (q *Query) run() {
 		case fn := <-q.control:
 			fn()
 		case <-ticker.C:
-			q.op.Tick(q.rt.cfg.Now(), emit)
+			if q.rt.holding.Load() {
+				continue // a snapshot is being taken: nothing may change
+			}
+			q.op.Tick(q.clock(), emit)
 			q.stateSize.Store(int64(q.op.StateSize()))
 		case <-q.stop:
 			// The source no longer sends here: finish what is queued.
@@ -107,6 +110,16 @@ func (q *Query) run() {
 			}
 		}
 	}
+}
+
+// clock is the wall clock the statement's operators see on a tick. Fed by
+// an event-time-only stream it stands still at 0: a watermark then never
+// finds the input idle, and time moves with the events alone.
+func (q *Query) clock() int64 {
+	if q.source.eventTimeOnly.Load() {
+		return 0
+	}
+	return q.rt.cfg.Now()
 }
 
 func (q *Query) emit(rows []*Record) {

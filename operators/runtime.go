@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -26,6 +27,12 @@ type Runtime struct {
 	streams map[string]*stream
 	queries map[string]*Query
 	results map[string]*broadcast // by statement name, so subscribers survive a replace
+
+	// A snapshot write-locks ingest and sets holding: Ingest answers
+	// ErrBackpressure and statements skip wall-clock ticks, so the runtime
+	// drains to a state no input or timer changes while it is saved.
+	ingest  sync.RWMutex
+	holding atomic.Bool
 }
 
 // NewRuntime starts an empty runtime.
@@ -73,12 +80,39 @@ func (rt *Runtime) streamLocked(name string) *stream {
 }
 
 // Ingest queues a batch on a stream without waiting. It returns
-// ErrBackpressure when the stream's queue is full; nothing is queued then.
+// ErrBackpressure when the stream's queue is full, or while a snapshot is
+// being taken; nothing is queued then.
 func (rt *Runtime) Ingest(streamName string, batch []*Record) error {
 	if len(batch) == 0 {
 		return nil
 	}
+	if !rt.ingest.TryRLock() {
+		return ErrBackpressure
+	}
+	defer rt.ingest.RUnlock()
 	return rt.stream(streamName).offer(batch)
+}
+
+// EventTimeOnly stops the wall clock for every statement fed, directly or
+// through INSERT INTO, by the stream: their windows and sessions close when
+// event time passes them, never because the stream went quiet. A source
+// that replays after a crash needs this, so that the replay closes windows
+// at the same events as the first run did.
+func (rt *Runtime) EventTimeOnly(streamName string) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	rt.eventTimeOnlyLocked(rt.streamLocked(streamName))
+}
+
+func (rt *Runtime) eventTimeOnlyLocked(s *stream) {
+	if s.eventTimeOnly.Swap(true) {
+		return
+	}
+	for _, q := range rt.queries {
+		if q.source == s && q.target != nil {
+			rt.eventTimeOnlyLocked(q.target)
+		}
+	}
 }
 
 // Streams lists every stream, sorted by name.
@@ -146,6 +180,9 @@ func (rt *Runtime) Deploy(spec *QuerySpec) (*Query, error) {
 	}
 	q := rt.newQueryLocked(spec)
 	rt.queries[spec.Name] = q
+	if q.source.eventTimeOnly.Load() && q.target != nil {
+		rt.eventTimeOnlyLocked(q.target)
+	}
 	q.source.swap(nil, q)
 	go q.run()
 	return q, nil
@@ -167,6 +204,9 @@ func (rt *Runtime) Replace(spec *QuerySpec) (q *Query, kept bool, err error) {
 	}
 	q = rt.newQueryLocked(spec)
 	rt.queries[spec.Name] = q
+	if q.source.eventTimeOnly.Load() && q.target != nil {
+		rt.eventTimeOnlyLocked(q.target)
+	}
 	rt.mu.Unlock()
 
 	// Batches go to the new statement from here on; the old one finishes

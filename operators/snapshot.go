@@ -113,8 +113,12 @@ func (r *stateReader) aggs(specs []AggSpec) []Aggregator {
 	return out
 }
 
+// watermark reads what stateWriter.watermark wrote. The restored statement
+// counts as having just seen input, so idle time starts at its first tick
+// rather than at the epoch.
 func (r *stateReader) watermark(t *watermark) {
 	t.wm, t.maxEvent = r.int(), r.int()
+	t.sawInput = true
 }
 
 func (r *stateReader) header() {

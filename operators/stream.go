@@ -18,6 +18,8 @@ type stream struct {
 	pending atomic.Int64 // records queued, not yet handed on
 	in      atomic.Uint64
 	tail    *ring // a sample of recent records: the first of each batch
+	// eventTimeOnly: the statements reading the stream see a stopped wall clock.
+	eventTimeOnly atomic.Bool
 
 	mu   sync.RWMutex // held for reading while a batch is handed on
 	subs []*Query
