@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"sluice/operators"
 	_ "sluice/plugins" // the functions, sinks and annotations a real server has
@@ -343,6 +345,26 @@ func TestDashboard(t *testing.T) {
 	b.waitFor("message beside the line", `document.querySelector('.notes .note[data-line="5"]')?.textContent ?? ''`, "✖ syntax error")
 	b.waitFor("error list", `document.querySelector('#editor-errors button')?.textContent ?? ''`, fmt.Sprintf("line 5, column %dsyntax error", col))
 	b.screenshot("queries-error")
+
+	// Function names complete with Tab.
+	var fns struct{ Functions, Annotations []string }
+	if err := json.Unmarshal(s.call("GET", "/v1/functions", "", http.StatusOK), &fns); err != nil {
+		t.Fatal(err)
+	}
+	var offered []string
+	for _, f := range append(fns.Functions, fns.Annotations...) {
+		if strings.HasPrefix(strings.ToLower(f), "percen") && !slices.Contains(offered, f) {
+			offered = append(offered, f)
+		}
+	}
+	sort.Strings(offered)
+	if len(offered) == 0 {
+		t.Fatal("no function starts with PERCEN; is PERCENTILE registered?")
+	}
+	b.do(chromedp.Click(chromedp.CSS(".toolbar .btn")), chromedp.SendKeys(chromedp.CSS("#sql-editor"), "SELECT PERCEN"))
+	b.waitFor("completions", `[...document.querySelectorAll('.completions li')].map(li => li.textContent).join(',')`, strings.Join(offered[:min(8, len(offered))], ","))
+	b.do(chromedp.SendKeys(chromedp.CSS("#sql-editor"), kb.Tab))
+	b.waitFor("completed", `document.querySelector('#sql-editor').value`, "SELECT "+offered[0]+"(")
 
 	// The new statement's widget appears and updates live.
 	b.hash("#/dashboard")
