@@ -16,15 +16,29 @@ type ring struct {
 func newRing(n int) *ring { return &ring{buf: make([]*Record, n)} }
 
 func (r *ring) add(rows []*Record) {
+	if len(rows) > len(r.buf) {
+		rows = rows[len(rows)-len(r.buf):]
+	}
 	r.mu.Lock()
 	for _, row := range rows {
-		r.buf[r.next] = row
+		r.buf[r.next] = detach(row)
 		r.next++
 		if r.next == len(r.buf) {
 			r.next, r.full = 0, true
 		}
 	}
 	r.mu.Unlock()
+}
+
+// detach copies a record whose Raw is a slice of a larger buffer (an ingest
+// request body), so that keeping it does not keep the whole body alive.
+func detach(r *Record) *Record {
+	if cap(r.Raw)-len(r.Raw) < 256 {
+		return r
+	}
+	c := *r
+	c.Raw = append([]byte(nil), r.Raw...)
+	return &c
 }
 
 func (r *ring) snapshot() []*Record {

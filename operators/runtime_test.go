@@ -147,3 +147,21 @@ func TestReplaceMovesSubscribers(t *testing.T) {
 		t.Fatal("the subscription did not survive the replace")
 	}
 }
+
+func TestRingDetachesBodySlices(t *testing.T) {
+	body := []byte(`{"a":1}` + strings.Repeat(" ", 4096))
+	r := newRing(4)
+	r.add([]*Record{{Raw: body[:7]}, {Raw: []byte(`{"b":2}`)}})
+	got := r.snapshot()
+	if len(got) != 2 || string(got[0].Raw) != `{"a":1}` || cap(got[0].Raw) >= 256 {
+		t.Errorf("kept %q with capacity %d", got[0].Raw, cap(got[0].Raw))
+	}
+	r.add([]*Record{{Raw: []byte("1")}, {Raw: []byte("2")}, {Raw: []byte("3")}, {Raw: []byte("4")}, {Raw: []byte("5")}})
+	var order []string
+	for _, x := range r.snapshot() {
+		order = append(order, string(x.Raw))
+	}
+	if strings.Join(order, ",") != "2,3,4,5" {
+		t.Errorf("ring holds %v, want the last four", order)
+	}
+}
