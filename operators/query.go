@@ -57,6 +57,7 @@ func (q *Query) Stats() QueryStats {
 		Queued:    len(q.in),
 		Dropped:   q.results.dropped.Load(),
 		Started:   q.started,
+		Sinks:     []SinkStatus{},
 	}
 	st.StateSize = int(q.stateSize.Load())
 	for _, s := range q.sinks {
