@@ -191,7 +191,8 @@ func (r *benchResult) print(w io.Writer, o benchOptions) {
 	} else if o.sqlFile != "" {
 		what = o.sqlFile
 	}
-	fmt.Fprintf(w, "benchmark      %s on stream %q; %d statements on the server drained\n", what, o.stream, r.statements)
+	fmt.Fprintf(w, "benchmark      %s on stream %q\n", what, o.stream)
+	fmt.Fprintf(w, "statements     %d on the server, all drained\n", r.statements)
 	fmt.Fprintf(w, "events sent    %d in %d-event batches over %d connections\n", r.sent, o.batch, o.conns)
 	fmt.Fprintf(w, "accepted/s     %.0f (all accepted after %v)\n", float64(r.accepted)/r.acceptTime.Seconds(), r.acceptTime.Round(time.Millisecond))
 	fmt.Fprintf(w, "processed/s    %.0f (taken in by every reader of %q after %v)\n", float64(r.processed)/r.processTime.Seconds(), o.stream, r.processTime.Round(time.Millisecond))

@@ -44,7 +44,7 @@ func DefaultConfig() Config {
 	}
 }
 
-// Session shape; the rate arithmetic below depends on these.
+// The shape of sessions and bursts; the rate arithmetic depends on these.
 const (
 	exitPerMille = 140                        // chance a session ends after each click: 1/0.14 ≈ 7.1 clicks
 	thinkMedian  = 7000.0                     // ms between clicks, lognormal
@@ -58,7 +58,7 @@ const (
 	abuseDelayMs = 30 * 1000                  // the first burst begins this long after Start
 	maxSession   = 200                        // clicks; a session this long ends
 	meanClicks   = 1000.0 / exitPerMille      // expected clicks per session
-	bursts       = 2                          // abuser share = bot share / bursts
+	abuseShare   = 0.5                        // of the bot events, those of the abusive IP
 	maxBotShare  = 0.5                        // a shop with more bots than that is not realistic
 	meanThink    = thinkMedian * 1.6487212707 // e^(sigma²/2) for sigma 1
 )
@@ -123,7 +123,7 @@ func (c Config) plan() (plan, error) {
 	}
 	bots := p.humanRate * c.BotFraction / (1 - c.BotFraction)
 	if c.AbuseRate > 0 && bots > 0 {
-		p.abuseAvg = math.Min(bots/bursts, c.AbuseRate)
+		p.abuseAvg = math.Min(bots*abuseShare, c.AbuseRate)
 		duty := p.abuseAvg / c.AbuseRate
 		p.abuseGapMs = burstMs * (1/duty - 1)
 	}
