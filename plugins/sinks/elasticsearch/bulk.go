@@ -31,9 +31,9 @@ type writer struct {
 	settings []byte // index settings JSON from the annotation, or nil
 
 	created map[string]bool // indices known to exist
-	body    []byte       // the NDJSON request
-	lastReq *requestBody // the transport may still read body until it closes this
-	resp    bytes.Buffer // the answer
+	body    []byte          // the NDJSON request
+	lastReq *requestBody    // the transport may still read body until it closes this
+	resp    bytes.Buffer    // the answer
 	sent    []*operators.Record
 	names   []string
 	scratch []byte

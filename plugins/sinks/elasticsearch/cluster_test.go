@@ -20,7 +20,7 @@ import (
 // API either way, so the same assertions hold for both.
 type cluster struct {
 	url    string
-	prefix string          // index name prefix, unique per test on a real cluster
+	prefix string         // index name prefix, unique per test on a real cluster
 	fake   *estest.Server // nil on a real cluster
 }
 
