@@ -430,6 +430,7 @@ func TestDashboard(t *testing.T) {
 	b.do(chromedp.Click(chromedp.CSS("#editor-submit")))
 	b.waitFor("replaced", `document.querySelector('#editor-result').textContent`,
 		"Replaced editor_clicks. Window state was kept (same keys and aggregates).")
+	b.waitFor("replaced SQL shown", `String(document.querySelector('.detail .sql').textContent.includes('title="Editor clicks"'))`, "true")
 	b.hash("#/dashboard")
 	b.waitFor("replaced widget", `(() => { const w = document.querySelector('[data-query="editor_clicks"]'); return w ? w.querySelector('h2').textContent + ' ' + w.querySelector('.value')?.textContent : ''; })()`,
 		"Editor clicks 17")

@@ -32,6 +32,7 @@ export function mount(main, arg) {
   let views = [];
   let selected = arg;
   let shownFor = null; // the statement the detail pane was drawn for
+  let shownShape = ''; // its SQL, plan and widget then: a replace redraws
   let mode = { kind: 'deploy' };
   const samples = new Map(); // name → {t, stats} of the previous poll, for rates
 
@@ -169,6 +170,7 @@ export function mount(main, arg) {
   function renderDetail() {
     const v = views.find((x) => x.name === selected);
     shownFor = v ? v.name : null;
+    shownShape = v ? shape(v) : '';
     if (!selected) {
       fill(detail, h('p', { class: 'muted', text: 'Pick a statement on the left to see its plan and counters, or deploy a new one below.' }));
       return;
@@ -262,8 +264,8 @@ export function mount(main, arg) {
     }
     renderList();
     const v = views.find((x) => x.name === selected);
-    if (v && shownFor === v.name) updateCounters(v);
-    else if ((v ? v.name : null) !== shownFor || !detail.childElementCount) renderDetail();
+    if (v && shownFor === v.name && shownShape === shape(v)) updateCounters(v);
+    else if (v || shownFor !== null || !detail.childElementCount) renderDetail();
   }
 
   // Function and annotation names complete in the editor.
@@ -286,6 +288,8 @@ export function mount(main, arg) {
     },
   };
 }
+
+const shape = (v) => JSON.stringify([v.sql, v.plan, v.widget, v.sinks, v.description]);
 
 function outputs(v) {
   const out = [];
