@@ -1,0 +1,111 @@
+// Package redislookup gives SQL statements read access to state kept in
+// Redis — redis_get, redis_hget, redis_zrange, redis_smembers — so events
+// can be joined with what other statements or applications wrote there.
+// Answers are cached for a second in ristretto, so a hot key costs one
+// round trip per second rather than one per event. Without --redis-url
+// every lookup is NULL.
+package redislookup
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/dgraph-io/ristretto/v2"
+	goredis "github.com/redis/go-redis/v9"
+
+	"sluice/operators"
+)
+
+// ttl is how long an answer, a missing key or a failure is reused.
+const ttl = time.Second
+
+// timeout bounds one lookup: it runs on a statement's goroutine.
+const timeout = 200 * time.Millisecond
+
+type lookup struct {
+	client  *goredis.Client
+	cache   *ristretto.Cache[string, operators.Value]
+	lastLog atomic.Int64 // unix seconds of the last logged failure
+	env     *operators.Env
+}
+
+var current atomic.Pointer[lookup]
+
+func init() {
+	operators.OnSetup(setup)
+}
+
+// setup connects to --redis-url; it replaces an earlier connection.
+func setup(env *operators.Env) error {
+	var next *lookup
+	if env.RedisURL != "" {
+		opt := &goredis.Options{Addr: env.RedisURL}
+		if strings.Contains(env.RedisURL, "://") {
+			var err error
+			if opt, err = goredis.ParseURL(env.RedisURL); err != nil {
+				return fmt.Errorf("redis lookups: --redis-url %q: %w", env.RedisURL, err)
+			}
+		}
+		opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = timeout, timeout, timeout
+		opt.MaxRetries = -1
+		opt.DialerRetries = 1
+		opt.DisableIdentity = true
+		cache, err := ristretto.NewCache(&ristretto.Config[string, operators.Value]{
+			NumCounters: 100_000,
+			MaxCost:     16 << 20, // bytes of keys and answers
+			BufferItems: 64,
+		})
+		if err != nil {
+			return fmt.Errorf("redis lookups: cache: %w", err)
+		}
+		next = &lookup{client: goredis.NewClient(opt), cache: cache, env: env}
+	}
+	if old := current.Swap(next); old != nil {
+		old.cache.Close()
+		_ = old.client.Close()
+	}
+	return nil
+}
+
+// cached answers from the cache or, on a miss, from fetch. Failures are
+// cached too, as NULL, so that a Redis that is down is asked once a second
+// per key instead of once per event.
+func cached(kind, key string, fetch func(ctx context.Context, c *goredis.Client) (operators.Value, error)) operators.Value {
+	l := current.Load()
+	if l == nil {
+		return operators.Null()
+	}
+	ck := kind + "\x00" + key
+	if v, ok := l.cache.Get(ck); ok {
+		return v
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	v, err := fetch(ctx, l.client)
+	cancel()
+	if err == goredis.Nil {
+		v, err = operators.Null(), nil
+	}
+	if err != nil {
+		v = operators.Null()
+		if now := time.Now().Unix(); l.lastLog.Swap(now) != now {
+			l.env.Log().Warn("redis lookup failed; NULL for a second", "function", kind, "key", key, "err", err)
+		}
+	}
+	l.cache.SetWithTTL(ck, v, int64(len(ck)+len(v.S)+32), ttl)
+	return v
+}
+
+// jsonArray encodes members as a JSON array of strings.
+func jsonArray(members []string) operators.Value {
+	b := []byte{'['}
+	for i, m := range members {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = operators.AppendJSONString(b, m)
+	}
+	return operators.RawJSON(string(append(b, ']')))
+}
