@@ -46,6 +46,14 @@ type Config struct {
 	// committed for the group before consuming starts, and nothing before
 	// them is handed on.
 	Resume map[int]int64
+	// Node names this sluice process in its consumer groups: the client id
+	// is sluice/<Node>/<run>, run being new for every process. On Open,
+	// members that an earlier run of the same node left in the group (a
+	// crash leaves them until their session times out) are removed, so the
+	// group rebalances at once rather than waiting for them. Empty: the
+	// client id is kafka-go's default and nothing is removed.
+	Node   string
+	run    string
 	Logger *slog.Logger
 }
 
@@ -80,6 +88,9 @@ func (c *Config) normalize() error {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.Node != "" && c.run == "" {
+		c.run = newRun()
 	}
 	return nil
 }

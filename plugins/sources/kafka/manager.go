@@ -40,18 +40,31 @@ type Manager struct {
 	producer *Producer
 }
 
-// NewManager makes a Manager. defaults supplies Brokers, Logger and the
-// tuning fields (BatchSize, BatchWait, CommitInterval) of every source;
-// its Topic, Group, Stream, Start and EventTime are ignored.
+// NewManager makes a Manager. defaults supplies Brokers, Node, Logger and
+// the tuning fields (BatchSize, BatchWait, CommitInterval) of every source;
+// its Topic, Group, Stream, Start, EventTime and Resume are ignored. Every
+// source of a Manager shares one client id, so they never take each other
+// for members a crashed earlier run left behind.
 func NewManager(defaults Config, target Ingester) *Manager {
+	if defaults.Node != "" {
+		defaults.run = newRun()
+	}
+	defaults.Resume = nil
 	return &Manager{defaults: defaults, target: target, sources: map[string]*Source{}}
 }
 
 // Add starts consuming sc.Topic into stream name. It checks that the topic
 // exists first, so a typo is an error now rather than a silent idle source.
 func (m *Manager) Add(ctx context.Context, name string, sc StreamConfig) (*Source, error) {
+	return m.AddFrom(ctx, name, sc, nil)
+}
+
+// AddFrom is Add starting at a restored checkpoint's positions (see
+// Config.Resume); nil resume is Add.
+func (m *Manager) AddFrom(ctx context.Context, name string, sc StreamConfig, resume map[int]int64) (*Source, error) {
 	cfg := m.defaults
 	cfg.Stream, cfg.Topic, cfg.Group, cfg.Start, cfg.EventTime = name, sc.Topic, sc.Group, sc.Start, sc.EventTime
+	cfg.Resume = resume
 	if err := cfg.normalize(); err != nil {
 		return nil, err
 	}
@@ -117,6 +130,18 @@ func (m *Manager) Get(name string) (*Source, bool) {
 	return s, ok
 }
 
+// Sources are the running sources, sorted by stream name.
+func (m *Manager) Sources() []*Source {
+	m.mu.Lock()
+	srcs := make([]*Source, 0, len(m.sources))
+	for _, s := range m.sources {
+		srcs = append(srcs, s)
+	}
+	m.mu.Unlock()
+	sort.Slice(srcs, func(i, j int) bool { return srcs[i].cfg.Stream < srcs[j].cfg.Stream })
+	return srcs
+}
+
 // Topic is the topic a stream consumes, for collector mode.
 func (m *Manager) Topic(name string) (string, bool) {
 	s, ok := m.Get(name)
@@ -129,13 +154,7 @@ func (m *Manager) Topic(name string) (string, bool) {
 // List describes every Kafka-backed stream, sorted by name. A stream whose
 // offsets cannot be read right now carries the reason in LastError.
 func (m *Manager) List(ctx context.Context) []Stats {
-	m.mu.Lock()
-	srcs := make([]*Source, 0, len(m.sources))
-	for _, s := range m.sources {
-		srcs = append(srcs, s)
-	}
-	m.mu.Unlock()
-	sort.Slice(srcs, func(i, j int) bool { return srcs[i].cfg.Stream < srcs[j].cfg.Stream })
+	srcs := m.Sources()
 	out := make([]Stats, len(srcs))
 	for i, s := range srcs {
 		st, err := s.Stats(ctx)

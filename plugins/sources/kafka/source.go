@@ -8,9 +8,10 @@
 // CommitInterval and on Close: at-least-once delivery, since records handed
 // on but not yet committed are read again after a crash; sinks are
 // idempotent, so the replay changes nothing there. A checkpointer sets a
-// negative CommitInterval, calls Commit with the positions its snapshot
-// covers once its sinks have acknowledged, and after a restart opens the
-// source with the snapshot's positions as Config.Resume.
+// negative CommitInterval, Pauses the source while it snapshots the
+// runtime together with Positions, calls Commit with those positions once
+// its sinks have acknowledged, and after a restart opens the source with
+// the snapshot's positions as Config.Resume.
 package kafka
 
 import (
@@ -40,6 +41,7 @@ type Source struct {
 	target Ingester
 	r      *kafkago.Reader
 	dec    decoder
+	gate   *gate
 
 	cancel context.CancelFunc
 	done   sync.WaitGroup
@@ -60,8 +62,14 @@ func Open(cfg Config, target Ingester) (*Source, error) {
 	if err := cfg.normalize(); err != nil {
 		return nil, err
 	}
+	log := cfg.Logger.With("stream", cfg.Stream, "topic", cfg.Topic, "group", cfg.Group)
+	if cfg.Node != "" {
+		if err := leaveStale(&cfg, log); err != nil {
+			return nil, err
+		}
+	}
 	if len(cfg.Resume) > 0 {
-		if err := commitResume(&cfg); err != nil {
+		if err := resumeAt(&cfg, log); err != nil {
 			return nil, err
 		}
 	}
@@ -69,7 +77,6 @@ func Open(cfg Config, target Ingester) (*Source, error) {
 	if cfg.Start == StartLatest {
 		start = kafkago.LastOffset
 	}
-	log := cfg.Logger.With("stream", cfg.Stream, "topic", cfg.Topic, "group", cfg.Group)
 	r := kafkago.NewReader(kafkago.ReaderConfig{
 		Brokers:          cfg.Brokers,
 		GroupID:          cfg.Group,
@@ -81,13 +88,14 @@ func Open(cfg Config, target Ingester) (*Source, error) {
 		MaxWait:          500 * time.Millisecond,
 		ReadLagInterval:  -1,
 		JoinGroupBackoff: 500 * time.Millisecond,
+		Dialer:           &kafkago.Dialer{ClientID: cfg.clientID(), Timeout: 10 * time.Second, DualStack: true},
 		ErrorLogger: kafkago.LoggerFunc(func(msg string, args ...any) {
 			log.Warn("kafka reader: " + fmt.Sprintf(msg, args...))
 		}),
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Source{
-		cfg: cfg, target: target, r: r, cancel: cancel,
+		cfg: cfg, target: target, r: r, cancel: cancel, gate: newGate(),
 		dec:  decoder{eventTime: cfg.EventTime, topic: cfg.Topic, stream: cfg.Stream, log: log},
 		next: map[int]int64{}, committed: map[int]int64{},
 	}
@@ -122,7 +130,12 @@ func (s *Source) run(ctx context.Context) {
 			continue
 		}
 		backoff.reset()
-		if s.handOn(ctx, msgs) != nil {
+		if s.gate.enter(ctx) != nil {
+			return
+		}
+		err = s.handOn(ctx, msgs)
+		s.gate.leave()
+		if err != nil {
 			return
 		}
 	}

@@ -1,0 +1,75 @@
+package kafka
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	kafkago "github.com/segmentio/kafka-go"
+)
+
+// newRun is a fresh id for one run of a sluice process.
+func newRun() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// clientID is the consumer's client id: sluice/<node>/<run> with a Node,
+// plain "sluice" without.
+func (c *Config) clientID() string {
+	if c.Node == "" {
+		return "sluice"
+	}
+	return c.nodePrefix() + c.run
+}
+
+func (c *Config) nodePrefix() string { return "sluice/" + c.Node + "/" }
+
+// leaveStale removes from the group the members whose client id names this
+// node but another run: what a crashed earlier run of this process left.
+// Without it, a restart waits a session timeout before the group
+// rebalances, and the group refuses the resume commit meanwhile.
+func leaveStale(cfg *Config, log *slog.Logger) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cl := &kafkago.Client{Addr: kafkago.TCP(cfg.Brokers...)}
+	res, err := cl.DescribeGroups(ctx, &kafkago.DescribeGroupsRequest{GroupIDs: []string{cfg.Group}})
+	if err != nil {
+		return fmt.Errorf("kafka describe group %q: %w", cfg.Group, err)
+	}
+	var stale []kafkago.LeaveGroupRequestMember
+	for _, g := range res.Groups {
+		if g.Error != nil {
+			return fmt.Errorf("kafka describe group %q: %w", cfg.Group, g.Error)
+		}
+		for _, m := range g.Members {
+			if strings.HasPrefix(m.ClientID, cfg.nodePrefix()) && m.ClientID != cfg.clientID() {
+				stale = append(stale, kafkago.LeaveGroupRequestMember{ID: m.MemberID})
+			}
+		}
+	}
+	if len(stale) == 0 {
+		return nil
+	}
+	lr, err := cl.LeaveGroup(ctx, &kafkago.LeaveGroupRequest{GroupID: cfg.Group, Members: stale})
+	if err == nil {
+		err = lr.Error
+	}
+	if err != nil {
+		return fmt.Errorf("kafka remove %d stale members from group %q: %w", len(stale), cfg.Group, err)
+	}
+	for _, m := range lr.Members {
+		// Another stream of this process sharing the group may have removed it first.
+		if m.Error != nil && !errors.Is(m.Error, kafkago.UnknownMemberId) {
+			return fmt.Errorf("kafka remove stale member %s from group %q: %w", m.ID, cfg.Group, m.Error)
+		}
+	}
+	log.Info("kafka: removed members an earlier run of this node left in the group", "members", len(stale))
+	return nil
+}
