@@ -5,6 +5,8 @@ package plugins
 
 import (
 	_ "sluice/plugins/functions"
+	_ "sluice/plugins/functions/redislookup"
+	_ "sluice/plugins/sinks/elasticsearch"
 	_ "sluice/plugins/sinks/kafka"
 	_ "sluice/plugins/sinks/redis"
 	_ "sluice/plugins/sinks/sse"
