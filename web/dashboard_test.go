@@ -314,6 +314,20 @@ func TestDashboard(t *testing.T) {
 		"Views by country|Top pages|Views by device|Views per window") // statements in name order
 	b.waitFor("idle widget", `document.querySelector('[data-query="by_country"]').dataset.state`, "idle")
 	b.waitFor("idle text", `document.querySelector('[data-query="by_country"] .state').textContent`, "idle — no new rows")
+	// Pointing at the middle of the chart shows the middle window's values.
+	var mid []string
+	for d, n := range windows[1].byDevice {
+		mid = append(mid, fmt.Sprintf("%s=%d", d, n))
+	}
+	sort.Strings(mid)
+	b.waitFor("tooltip", `(() => {
+		const w = document.querySelector('[data-query="views_by_device"]');
+		const hit = w.querySelector('svg.chart rect');
+		const r = hit.getBoundingClientRect();
+		hit.dispatchEvent(new MouseEvent('mousemove', {clientX: r.left + r.width / 2, clientY: r.top + r.height / 2, bubbles: true}));
+		const tip = w.querySelector('.tooltip');
+		return tip.hidden ? 'hidden' : [...tip.querySelectorAll('tr')].map(tr => tr.cells[1].textContent + '=' + tr.cells[2].textContent).sort().join(' ');
+	})()`, strings.Join(mid, " "))
 	b.screenshot("dashboard")
 
 	// Deploying without the admin token is refused with a clear message.

@@ -34,7 +34,7 @@ export function s(tag, attrs, ...children) {
   return build(document.createElementNS(SVG_NS, tag), attrs, children);
 }
 
-// clear empties an element and appends the given children.
+// fill empties an element and appends the given children.
 export function fill(el, ...children) {
   el.replaceChildren();
   append(el, children);

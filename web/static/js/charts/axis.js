@@ -1,6 +1,6 @@
 // Axis ticks: round numbers for values, round clock times for windows.
 
-// niceTicks spans [lo, hi] with about count ticks at 1, 2 or 5 × 10^n.
+// niceTicks spans [lo, hi] with about count ticks at 1, 2, 2.5 or 5 × 10^n.
 export function niceTicks(lo, hi, count = 5) {
   if (lo === hi) {
     if (hi === 0) hi = 1;
