@@ -39,7 +39,7 @@ LIMIT 10;
 @Name("views_by_country")
 @Description("views per 10 s by country")
 @EventTime(column="ts", lateness="5s")
-@Widget(type="bar", title="Views by country", value="views", label="country")
+@Widget(type="bar", title="Views by country", value="views", label="country", limit="15")
 SELECT country, COUNT(*) AS views
 FROM sessionized
 GROUP BY TUMBLE(ts, INTERVAL 10 SECOND), country
