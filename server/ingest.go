@@ -42,6 +42,9 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, derr)
 		return
 	}
+	if s.publish(w, r, name, recs) {
+		return
+	}
 	if err := s.rt.Ingest(name, recs); err != nil {
 		if errors.Is(err, operators.ErrBackpressure) {
 			s.reject(name, http.StatusTooManyRequests)

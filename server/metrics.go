@@ -85,12 +85,12 @@ func (s *Server) setupMetrics() error {
 		Help: "Ingest requests refused: invalid (400/415), too_large (413), backpressure (429).",
 	}, []string{"stream", "reason"})
 	s.registry = prometheus.NewRegistry()
-	for _, c := range []prometheus.Collector{
+	for _, c := range append([]prometheus.Collector{
 		runtimeCollector{s.rt},
 		s.rejected,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-	} {
+	}, s.cfg.Metrics...) {
 		if err := s.registry.Register(c); err != nil {
 			return fmt.Errorf("registering metrics: %w", err)
 		}

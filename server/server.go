@@ -29,6 +29,11 @@ type Config struct {
 	Logger  *slog.Logger
 	// PingInterval is how often an idle results stream gets a comment (15s).
 	PingInterval time.Duration
+	// Kafka serves Kafka-backed streams: declare, remove, list, and publish
+	// ingested events (collector mode). nil: no Kafka.
+	Kafka KafkaStreams
+	// Metrics are more collectors for /metrics (e.g. the checkpointer's).
+	Metrics []prometheus.Collector
 }
 
 // DefaultMaxBody is the ingest body limit when Config.MaxBody is zero.
@@ -107,6 +112,8 @@ func (s *Server) routes() chi.Router {
 		})
 		r.With(requireToken(s.cfg.IngestToken)).Post("/streams/{stream}/events", s.ingest)
 		r.Get("/streams", s.listStreams)
+		r.With(admin).Post("/streams", s.declareStream)
+		r.With(admin).Delete("/streams/{stream}", s.removeStream)
 		r.Get("/streams/{stream}/tail", s.streamTail)
 		r.Get("/queries", s.listQueries)
 		r.With(admin).Post("/queries", s.deployQueries)

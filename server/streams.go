@@ -16,7 +16,7 @@ type streamView struct {
 	Rate float64 `json:"rate"` // events/s over about the last 10 s
 }
 
-func (s *Server) listStreams(w http.ResponseWriter, _ *http.Request) {
+func (s *Server) listStreams(w http.ResponseWriter, r *http.Request) {
 	stats := s.rt.Streams()
 	now := time.Now()
 	views := make([]streamView, len(stats))
@@ -24,7 +24,7 @@ func (s *Server) listStreams(w http.ResponseWriter, _ *http.Request) {
 		rate := s.rates.rate(st.Name, st.Ingested, now)
 		views[i] = streamView{StreamStats: st, Rate: math.Round(rate*10) / 10}
 	}
-	writeJSON(w, http.StatusOK, views)
+	writeJSON(w, http.StatusOK, s.withKafka(r.Context(), views))
 }
 
 // streamTail answers a sample of the stream's most recent events.
