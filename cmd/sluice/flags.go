@@ -11,8 +11,15 @@ import (
 // envName is the environment variable that stands in for a flag:
 // --max-body is SLUICE_MAX_BODY.
 func envName(flagName string) string {
+	if n, ok := envNames[flagName]; ok {
+		return n
+	}
 	return "SLUICE_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
+
+// envNames are the variables named otherwise: a repeatable flag's variable
+// holds a list.
+var envNames = map[string]string{"kafka-stream": "SLUICE_KAFKA_STREAMS"}
 
 // applyEnv sets every flag not given on the command line from its
 // environment variable, so a flag wins over the environment.

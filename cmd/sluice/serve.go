@@ -44,6 +44,13 @@ type serveConfig struct {
 	kafkaBrokers string
 	geoIPDB      string
 	logLevel     slog.Level
+
+	kafkaStreams       kafkaStreamFlags
+	node               string
+	stateRedisURL      string
+	stateDir           string
+	checkpointInterval time.Duration
+	streaming          *streaming // built by newServer
 }
 
 func serveFlags(c *serveConfig) *flag.FlagSet {
@@ -63,6 +70,11 @@ func serveFlags(c *serveConfig) *flag.FlagSet {
 	fs.StringVar(&c.esAPIKey, "es-api-key", "", "Elasticsearch API `key`")
 	fs.BoolVar(&c.esInsecure, "es-insecure", false, "skip TLS certificate checks for Elasticsearch")
 	fs.StringVar(&c.kafkaBrokers, "kafka-brokers", "", "comma-separated Kafka `brokers` for Kafka sources and sinks")
+	fs.Var(&c.kafkaStreams, "kafka-stream", "consume a Kafka topic into a stream: `name=topic[:group]` (group sluice by default); repeatable, or comma-separated")
+	fs.StringVar(&c.node, "node", defaultNode(), "`name` of this sluice process: its checkpoint key and Kafka client id; unique per process")
+	fs.StringVar(&c.stateRedisURL, "state-redis-url", "", "Redis `URL` where checkpoints (operator state with Kafka offsets) are stored, under sluice:checkpoint:<node>")
+	fs.StringVar(&c.stateDir, "state-dir", "", "`directory` where checkpoints are stored, when --state-redis-url is not set")
+	fs.DurationVar(&c.checkpointInterval, "checkpoint-interval", 5*time.Second, "time between checkpoints (with --state-redis-url or --state-dir)")
 	fs.StringVar(&c.geoIPDB, "geoip-db", "", "MaxMind GeoIP2/GeoLite2 City database `file` for geo functions")
 	fs.TextVar(&c.logLevel, "log-level", slog.LevelInfo, "log `level`: debug, info, warn or error (debug logs every request)")
 	return fs
@@ -98,6 +110,9 @@ command line wins over the environment.
 	}
 	if c.queueSize <= 0 {
 		return nil, fmt.Errorf("--queue-size %d: want at least 1", c.queueSize)
+	}
+	if c.checkpointInterval <= 0 {
+		return nil, fmt.Errorf("--checkpoint-interval %v: want a positive duration", c.checkpointInterval)
 	}
 	return c, nil
 }
@@ -146,12 +161,20 @@ func (c *serveConfig) newServer(log *slog.Logger) (*operators.Runtime, *server.S
 		rt.Close()
 		return nil, nil, fmt.Errorf("setting up plugins: %w", err)
 	}
+	st, err := c.newStreaming(rt, log)
+	if err != nil {
+		rt.Close()
+		return nil, nil, err
+	}
+	c.streaming = st
 	srv, err := server.New(server.Config{
 		AdminToken:  c.adminToken,
 		IngestToken: c.ingestToken,
 		MaxBody:     int64(c.maxBody),
 		DataDir:     c.dataDir,
 		Logger:      log,
+		Kafka:       st.api(),
+		Metrics:     st.metrics(),
 	}, rt)
 	if err != nil {
 		rt.Close()
@@ -179,6 +202,13 @@ func serve(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return err
 	}
 	if err := deployFiles(srv, files, dir, log); err != nil {
+		return err
+	}
+	// Before the HTTP API opens: checkpointed state is in place before any
+	// event arrives. On the way out it takes the last checkpoint before
+	// the runtime closes.
+	defer c.streaming.close()
+	if err := c.streaming.start(ctx, c.kafkaStreams); err != nil {
 		return err
 	}
 
@@ -210,6 +240,7 @@ func serve(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err := hs.Shutdown(sctx); err != nil {
 		log.Warn("http shutdown did not finish", "err", err)
 	}
+	c.streaming.close()
 	rt.Close()
 	log.Info("stopped")
 	return nil

@@ -1,0 +1,168 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"sluice/operators"
+	"sluice/plugins/checkpoint"
+	"sluice/plugins/sources/kafka"
+	"sluice/server"
+)
+
+// kafkaStreamFlag is one --kafka-stream name=topic[:group].
+type kafkaStreamFlag struct {
+	name string
+	kafka.StreamConfig
+}
+
+// kafkaStreamFlags is the repeatable --kafka-stream; one value may also
+// list several, separated by commas (as SLUICE_KAFKA_STREAMS does).
+type kafkaStreamFlags []kafkaStreamFlag
+
+func (k *kafkaStreamFlags) Set(s string) error {
+	for _, item := range strings.Split(s, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		name, target, ok := strings.Cut(item, "=")
+		topic, group, _ := strings.Cut(target, ":")
+		if !ok || name == "" || topic == "" {
+			return fmt.Errorf("%q: want name=topic or name=topic:group", item)
+		}
+		*k = append(*k, kafkaStreamFlag{name: name, StreamConfig: kafka.StreamConfig{Topic: topic, Group: group}})
+	}
+	return nil
+}
+
+func (k *kafkaStreamFlags) String() string {
+	var parts []string
+	for _, f := range *k {
+		s := f.name + "=" + f.Topic
+		if f.Group != "" {
+			s += ":" + f.Group
+		}
+		parts = append(parts, s)
+	}
+	return strings.Join(parts, ",")
+}
+
+func defaultNode() string {
+	if h, err := os.Hostname(); err == nil && h != "" {
+		return h
+	}
+	return "sluice"
+}
+
+// streaming is serve's Kafka sources and, with a state store, the
+// checkpointer in front of them.
+type streaming struct {
+	log     *slog.Logger
+	manager *kafka.Manager
+	cp      *checkpoint.Checkpointer // nil without --state-redis-url or --state-dir
+	store   checkpoint.Store
+	closed  sync.Once
+}
+
+func (c *serveConfig) newStreaming(rt *operators.Runtime, log *slog.Logger) (*streaming, error) {
+	store, err := c.stateStore()
+	if err != nil {
+		return nil, err
+	}
+	commit := time.Duration(0) // the source's own commits: at-least-once
+	if store != nil {
+		commit = -1 // only checkpoints commit
+	}
+	st := &streaming{log: log, store: store, manager: kafka.NewManager(kafka.Config{
+		Brokers: rt.Env().KafkaBrokers, Node: c.node, CommitInterval: commit, Logger: log,
+	}, rt)}
+	if store != nil {
+		st.cp, err = checkpoint.New(checkpoint.Config{Store: store, Node: c.node, Interval: c.checkpointInterval, Logger: log}, rt, st.manager)
+		if err != nil {
+			return nil, err
+		}
+	}
+	return st, nil
+}
+
+// stateStore is where checkpoints go: Redis when --state-redis-url is
+// set, else --state-dir; nil without either.
+func (c *serveConfig) stateStore() (checkpoint.Store, error) {
+	switch {
+	case c.stateRedisURL != "":
+		return checkpoint.NewRedisStore(c.stateRedisURL, c.node)
+	case c.stateDir != "":
+		return checkpoint.NewDirStore(filepath.Clean(c.stateDir), c.node)
+	}
+	return nil, nil
+}
+
+// api is what the HTTP API declares, removes and lists Kafka streams with.
+func (st *streaming) api() server.KafkaStreams {
+	if st.cp != nil {
+		return st.cp
+	}
+	return st.manager
+}
+
+func (st *streaming) metrics() []prometheus.Collector {
+	if st.cp != nil {
+		return []prometheus.Collector{st.cp}
+	}
+	return nil
+}
+
+// start restores the latest checkpoint into the deployed statements,
+// declares the --kafka-stream streams and those the checkpoint had, and
+// starts taking checkpoints.
+func (st *streaming) start(ctx context.Context, streams kafkaStreamFlags) error {
+	if st.cp != nil {
+		if _, err := st.cp.Restore(ctx); err != nil {
+			return fmt.Errorf("restoring the latest checkpoint: %w", err)
+		}
+	}
+	for _, f := range streams {
+		if _, err := st.api().Add(ctx, f.name, f.StreamConfig); err != nil {
+			return fmt.Errorf("--kafka-stream %s=%s: %w", f.name, f.Topic, err)
+		}
+		st.log.Info("kafka stream", "stream", f.name, "topic", f.Topic, "group", f.Group)
+	}
+	if st.cp == nil {
+		if len(st.manager.Sources()) > 0 {
+			st.log.Warn("no --state-redis-url or --state-dir: Kafka streams are at-least-once and window state is lost on a crash")
+		}
+		return nil
+	}
+	st.cp.AddRestored(ctx)
+	st.cp.Start()
+	return nil
+}
+
+// close takes the last checkpoint and stops the sources; the runtime
+// closes afterwards. Calls after the first do nothing.
+func (st *streaming) close() { st.closed.Do(st.stop) }
+
+func (st *streaming) stop() {
+	var err error
+	if st.cp != nil {
+		err = st.cp.Close()
+	} else {
+		err = st.manager.Close()
+	}
+	if c, ok := st.store.(interface{ Close() error }); ok {
+		err = errors.Join(err, c.Close())
+	}
+	if err != nil {
+		st.log.Error("stopping Kafka streams", "err", err)
+	}
+}

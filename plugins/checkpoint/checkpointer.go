@@ -1,0 +1,325 @@
+package checkpoint
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"sluice/operators"
+	"sluice/plugins/sources/kafka"
+)
+
+// Config configures a Checkpointer. Zero values mean the defaults.
+type Config struct {
+	Store    Store
+	Node     string        // recorded in every document
+	Interval time.Duration // between checkpoints (5s)
+	Timeout  time.Duration // longest one checkpoint may take (10s)
+	Logger   *slog.Logger
+}
+
+// Checkpointer takes checkpoints of a runtime and the Kafka sources of a
+// Manager, and restores the latest one at start. Kafka streams must be
+// added and removed through it (it stands in for the Manager), so that
+// they resume at a checkpoint's positions and leave with one.
+type Checkpointer struct {
+	*kafka.Manager
+	cfg Config
+	rt  *operators.Runtime
+	log *slog.Logger
+
+	mu       sync.Mutex // one checkpoint, Add or Remove at a time
+	restored map[string]Source
+	seq      uint64
+
+	stop    chan struct{}
+	done    chan struct{}
+	started atomic.Bool
+	once    sync.Once
+
+	stats stats
+}
+
+// stats are the counters behind the metrics.
+type stats struct {
+	ok, failed, commitFailures atomic.Uint64
+	inProgress                 atomic.Bool
+	seq, bytes                 atomic.Uint64
+	duration, paused           atomic.Int64 // ns, of the last successful checkpoint
+	lastOK                     atomic.Int64 // unix ns
+}
+
+// New makes a Checkpointer over rt and the sources of m. The Manager must
+// have been made with a negative CommitInterval, so that only checkpoints
+// commit.
+func New(cfg Config, rt *operators.Runtime, m *kafka.Manager) (*Checkpointer, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("checkpoint: no store")
+	}
+	if cfg.Interval <= 0 {
+		cfg.Interval = 5 * time.Second
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 10 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Checkpointer{
+		Manager: m, cfg: cfg, rt: rt, log: cfg.Logger.With("checkpoint", cfg.Store.String()),
+		restored: map[string]Source{}, stop: make(chan struct{}), done: make(chan struct{}),
+	}, nil
+}
+
+// Restore loads the latest checkpoint (the previous one if the latest
+// cannot be read) and puts its state into the running statements of the
+// same name and state shape. Call it after the statements are deployed
+// and before any Kafka stream is added. It returns the checkpoint, nil
+// when there is none.
+func (c *Checkpointer) Restore(ctx context.Context) (*Snapshot, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	latest, previous, err := c.cfg.Store.Load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var snap *Snapshot
+	for i, doc := range [][]byte{latest, previous} {
+		if doc == nil {
+			continue
+		}
+		if snap, err = decode(doc); err == nil {
+			break
+		}
+		c.log.Error("checkpoint unreadable", "which", []string{"latest", "previous"}[i], "err", err)
+	}
+	if snap == nil {
+		if err != nil {
+			return nil, fmt.Errorf("no readable checkpoint: %w", err)
+		}
+		c.log.Info("no checkpoint to restore: starting fresh")
+		return nil, nil
+	}
+	// Restored windows must not close by the wall clock before their
+	// stream's replay starts.
+	for name := range snap.Sources {
+		c.rt.EventTimeOnly(name)
+	}
+	names, err := c.rt.Restore(ctx, snap.Statements)
+	if err != nil {
+		return nil, err
+	}
+	slices.Sort(names)
+	var fresh []string
+	for name := range snap.Statements {
+		if !slices.Contains(names, name) {
+			fresh = append(fresh, name)
+		}
+	}
+	slices.Sort(fresh)
+	c.restored, c.seq = snap.Sources, snap.Seq
+	if c.restored == nil {
+		c.restored = map[string]Source{}
+	}
+	c.stats.seq.Store(snap.Seq)
+	c.log.Info("restored checkpoint", "seq", snap.Seq, "taken", snap.Taken, "statements", names,
+		"not_restored", fresh, "kafka_streams", slices.Sorted(maps.Keys(snap.Sources)))
+	return snap, nil
+}
+
+// Add declares a Kafka-backed stream. A stream the restored checkpoint
+// covers, on the same topic and group, resumes at its positions; any
+// other starts at the group's committed offsets. The stream's statements
+// close windows by event time only from now on.
+func (c *Checkpointer) Add(ctx context.Context, name string, sc kafka.StreamConfig) (*kafka.Source, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.addLocked(ctx, name, sc)
+}
+
+func (c *Checkpointer) addLocked(ctx context.Context, name string, sc kafka.StreamConfig) (*kafka.Source, error) {
+	var resume map[int]int64
+	if r, ok := c.restored[name]; ok && r.Topic == sc.Topic && r.Group == groupOf(sc) {
+		resume = r.Positions
+	}
+	c.rt.EventTimeOnly(name)
+	s, err := c.Manager.AddFrom(ctx, name, sc, resume)
+	if err != nil {
+		return nil, err
+	}
+	// The positions are spent: a later Add of the same stream follows the
+	// group's commits, which the checkpoints keep.
+	delete(c.restored, name)
+	return s, nil
+}
+
+func groupOf(sc kafka.StreamConfig) string {
+	if sc.Group == "" {
+		return "sluice"
+	}
+	return sc.Group
+}
+
+// AddRestored declares again the Kafka streams of the restored checkpoint
+// that nothing has declared since start (streams once declared over the
+// API), each at its positions. A stream that cannot be added is logged
+// and skipped.
+func (c *Checkpointer) AddRestored(ctx context.Context) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, name := range slices.Sorted(maps.Keys(c.restored)) {
+		if _, ok := c.Manager.Get(name); ok {
+			continue
+		}
+		sc := c.restored[name].StreamConfig
+		if _, err := c.addLocked(ctx, name, sc); err != nil {
+			c.log.Error("kafka stream of the checkpoint not resumed", "stream", name, "topic", sc.Topic, "err", err)
+			continue
+		}
+		c.log.Info("kafka stream of the checkpoint resumed", "stream", name, "topic", sc.Topic)
+	}
+}
+
+// Remove takes a checkpoint that includes the stream's last positions and
+// commits them, then stops its source: if the stream is declared again
+// later, it continues exactly after what the state has seen. If the
+// checkpoint fails, the stream is not removed.
+func (c *Checkpointer) Remove(name string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s, ok := c.Manager.Get(name)
+	if !ok {
+		return fmt.Errorf("kafka stream %q: %w", name, kafka.ErrNotFound)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.Timeout)
+	defer cancel()
+	if err := s.Pause(ctx); err != nil {
+		return fmt.Errorf("remove kafka stream %q: %w", name, err)
+	}
+	if err := c.checkpointLocked(ctx); err != nil {
+		s.Resume()
+		return fmt.Errorf("remove kafka stream %q: checkpoint first: %w", name, err)
+	}
+	return c.Manager.Remove(name)
+}
+
+// Start takes a checkpoint every interval until Close.
+func (c *Checkpointer) Start() {
+	if c.started.Swap(true) {
+		return
+	}
+	go func() {
+		defer close(c.done)
+		t := time.NewTicker(c.cfg.Interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-c.stop:
+				return
+			case <-t.C:
+				if err := c.Checkpoint(context.Background()); err != nil {
+					c.log.Error("checkpoint failed; the next one retries", "err", err)
+				}
+			}
+		}
+	}()
+}
+
+// Close stops the interval, takes a last checkpoint and stops every Kafka
+// source. The runtime is left running: close it afterwards.
+func (c *Checkpointer) Close() error {
+	var err error
+	c.once.Do(func() {
+		close(c.stop)
+		if c.started.Load() {
+			<-c.done
+		}
+		if cerr := c.Checkpoint(context.Background()); cerr != nil {
+			err = fmt.Errorf("last checkpoint: %w", cerr)
+		}
+		err = errors.Join(err, c.Manager.Close())
+	})
+	return err
+}
+
+// Checkpoint takes one checkpoint now.
+func (c *Checkpointer) Checkpoint(ctx context.Context) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	defer cancel()
+	return c.checkpointLocked(ctx)
+}
+
+func (c *Checkpointer) checkpointLocked(ctx context.Context) (err error) {
+	start := time.Now()
+	c.stats.inProgress.Store(true)
+	defer func() {
+		c.stats.inProgress.Store(false)
+		if err != nil {
+			c.stats.failed.Add(1)
+		}
+	}()
+	srcs := c.Manager.Sources()
+	var paused []*kafka.Source
+	resume := func() {
+		for _, s := range paused {
+			s.Resume()
+		}
+		paused = nil
+	}
+	defer resume()
+	for _, s := range srcs {
+		if err := s.Pause(ctx); err != nil {
+			return fmt.Errorf("pause kafka stream %q: %w", s.Config().Stream, err)
+		}
+		paused = append(paused, s)
+	}
+	states, err := c.rt.Snapshot(ctx)
+	if err != nil {
+		return err
+	}
+	snap := &Snapshot{
+		Version: Version, Node: c.cfg.Node, Seq: c.seq + 1, Taken: time.Now().UTC(),
+		Statements: states, Sources: make(map[string]Source, len(srcs)),
+	}
+	for _, s := range srcs {
+		cfg := s.Config()
+		snap.Sources[cfg.Stream] = Source{
+			StreamConfig: kafka.StreamConfig{Topic: cfg.Topic, Group: cfg.Group, Start: cfg.Start, EventTime: cfg.EventTime},
+			Positions:    s.Positions(),
+		}
+	}
+	doc, err := encode(snap)
+	if err != nil {
+		return err
+	}
+	if err := c.cfg.Store.Save(ctx, doc); err != nil {
+		return err
+	}
+	pausedFor := time.Since(start)
+	resume()
+	c.seq = snap.Seq
+	// The stored positions win over the group's commits at a restart, so
+	// a commit that fails only makes the group's lag look larger.
+	for _, s := range srcs {
+		if err := s.Commit(ctx, snap.Sources[s.Config().Stream].Positions); err != nil {
+			c.stats.commitFailures.Add(1)
+			c.log.Warn("kafka commit after checkpoint failed", "seq", snap.Seq, "err", err)
+		}
+	}
+	c.stats.ok.Add(1)
+	c.stats.seq.Store(snap.Seq)
+	c.stats.bytes.Store(uint64(len(doc)))
+	c.stats.duration.Store(int64(time.Since(start)))
+	c.stats.paused.Store(int64(pausedFor))
+	c.stats.lastOK.Store(time.Now().UnixNano())
+	c.log.Debug("checkpoint stored", "seq", snap.Seq, "bytes", len(doc), "paused", pausedFor, "took", time.Since(start))
+	return nil
+}
