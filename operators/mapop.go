@@ -15,6 +15,8 @@ type Map struct {
 
 	row    []Value
 	out    []*Record
+	recs   []Record // this batch's output records
+	vals   []Value  // and their values
 	schema *Schema
 	merged map[*Schema]*Schema // SELECT *, x: input overlay + x, per input schema
 }
@@ -31,7 +33,8 @@ func (m *Map) init() {
 func (m *Map) Process(batch []*Record, emit Emit) {
 	m.init()
 	m.out = m.out[:0]
-	for _, r := range batch {
+	m.recs, m.vals = nil, nil
+	for i, r := range batch {
 		m.Extract.Extract(r, m.row)
 		if m.Where != nil && !m.Where(m.row).Truthy() {
 			continue
@@ -40,7 +43,7 @@ func (m *Map) Process(batch []*Record, emit Emit) {
 			n := m.Extract.Len()
 			m.row[n], m.row[n+1] = m.Sessions.Tag(r, m.row)
 		}
-		m.out = append(m.out, m.project(r))
+		m.out = append(m.out, m.project(r, len(batch)-i))
 	}
 	if len(m.out) > 0 {
 		emit(m.out)
@@ -48,14 +51,21 @@ func (m *Map) Process(batch []*Record, emit Emit) {
 	clear(m.out)
 }
 
-func (m *Map) project(r *Record) *Record {
+// project builds an output record. The records and values of one batch
+// are carved from two allocations.
+func (m *Map) project(r *Record, rest int) *Record {
 	if m.Star && len(m.Project) == 0 {
 		return r
 	}
-	out := &Record{Arrival: r.Arrival}
+	if len(m.recs) == cap(m.recs) {
+		m.recs = make([]Record, 0, rest)
+	}
+	m.recs = m.recs[:len(m.recs)+1]
+	out := &m.recs[len(m.recs)-1]
+	out.Arrival = r.Arrival
 	if !m.Star {
 		out.Schema = m.schema
-		out.Values = make([]Value, len(m.Project))
+		out.Values = m.values(len(m.Project), rest)
 		for i, e := range m.Project {
 			out.Values[i] = e(m.row)
 		}
@@ -63,7 +73,7 @@ func (m *Map) project(r *Record) *Record {
 	}
 	out.Raw = r.Raw
 	out.Schema = m.mergedSchema(r.Schema)
-	out.Values = make([]Value, 0, len(out.Schema.Names))
+	out.Values = m.values(len(out.Schema.Names), rest)[:0]
 	if r.Schema != nil {
 		for i, n := range r.Schema.Names {
 			if m.schema.Index(n) < 0 {
@@ -75,6 +85,16 @@ func (m *Map) project(r *Record) *Record {
 		out.Values = append(out.Values, e(m.row))
 	}
 	return out
+}
+
+// values carves n values from the batch's slab, sized for rest more rows.
+func (m *Map) values(n, rest int) []Value {
+	if cap(m.vals)-len(m.vals) < n {
+		m.vals = make([]Value, 0, n*rest)
+	}
+	k := len(m.vals)
+	m.vals = m.vals[:k+n]
+	return m.vals[k : k+n : k+n]
 }
 
 // mergedSchema is the input's named fields (minus those the projection

@@ -164,17 +164,15 @@ func (a *Aggregate) Restore(b []byte) error {
 	for n := r.uint(); n > 0 && r.err == nil; n-- {
 		win := &window{start: r.int(), groups: map[string]*group{}}
 		for m := r.uint(); m > 0 && r.err == nil; m-- {
-			g := &group{set: int(r.uint())}
+			g := win.alloc(len(a.Keys), 0)
+			g.set = int(r.uint())
 			if g.set >= len(a.sets) {
 				return errors.New("state: grouping set out of range")
 			}
-			g.keys = r.values(len(a.Keys))
+			copy(g.keys, r.values(len(a.Keys)))
 			g.aggs = r.aggs(a.Aggs)
-			key := binary.AppendUvarint(nil, uint64(g.set))
-			for _, k := range a.sets[g.set] {
-				key = AppendValue(key, g.keys[k])
-			}
-			win.groups[string(key)] = g
+			g.key = string(appendSetKey(nil, g.set, g.keys, a.sets[g.set]))
+			win.groups[g.key] = g
 			groups++
 			if a.Kind == NoWindow {
 				g.dirty = false

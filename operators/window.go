@@ -72,9 +72,39 @@ type Aggregate struct {
 type window struct {
 	start  int64
 	groups map[string]*group
+
+	// Groups are carved from chunks, a window's state is freed at once.
+	chunk     int
+	groupSlab []group
+	valueSlab []Value
+	aggSlab   []Aggregator
+}
+
+// maxChunk bounds the groups of one slab chunk; chunks start small and
+// double, so a window with three groups does not hold room for hundreds.
+const maxChunk = 512
+
+// alloc returns an empty group with room for its keys and aggregators.
+func (w *window) alloc(keys, aggs int) *group {
+	if len(w.groupSlab) == cap(w.groupSlab) {
+		w.chunk = min(max(2*w.chunk, 4), maxChunk)
+		w.groupSlab = make([]group, 0, w.chunk)
+		w.valueSlab = make([]Value, 0, w.chunk*keys)
+		w.aggSlab = make([]Aggregator, 0, w.chunk*aggs)
+	}
+	w.groupSlab = w.groupSlab[:len(w.groupSlab)+1]
+	g := &w.groupSlab[len(w.groupSlab)-1]
+	n := len(w.valueSlab)
+	w.valueSlab = w.valueSlab[:n+keys]
+	g.keys = w.valueSlab[n : n+keys : n+keys]
+	m := len(w.aggSlab)
+	w.aggSlab = w.aggSlab[:m+aggs]
+	g.aggs = w.aggSlab[m : m+aggs : m+aggs]
+	return g
 }
 
 type group struct {
+	key   string // grouping set and key values, order-preserving (see appendKey)
 	set   int
 	keys  []Value
 	aggs  []Aggregator
@@ -193,10 +223,7 @@ func (a *Aggregate) add(start int64) {
 		a.windows[start] = w
 	}
 	for s := range a.sets {
-		buf := binary.AppendUvarint(a.keyBuf[:0], uint64(s))
-		for _, k := range a.sets[s] {
-			buf = AppendValue(buf, a.kv[k])
-		}
+		buf := appendSetKey(a.keyBuf[:0], s, a.kv, a.sets[s])
 		a.keyBuf = buf
 		g := w.groups[string(buf)]
 		if g == nil {
@@ -204,8 +231,9 @@ func (a *Aggregate) add(start int64) {
 				a.Counters.Errors.Add(1)
 				continue
 			}
-			g = a.newGroup(s)
-			w.groups[string(buf)] = g
+			g = a.newGroup(w, s)
+			g.key = string(buf)
+			w.groups[g.key] = g
 		}
 		for i, ag := range g.aggs {
 			ag.Add(a.args[i])
@@ -217,9 +245,10 @@ func (a *Aggregate) add(start int64) {
 	}
 }
 
-func (a *Aggregate) newGroup(set int) *group {
+func (a *Aggregate) newGroup(w *window, set int) *group {
 	a.groups++
-	g := &group{set: set, keys: make([]Value, len(a.Keys)), aggs: make([]Aggregator, len(a.Aggs))}
+	g := w.alloc(len(a.Keys), len(a.Aggs))
+	g.set = set
 	for k := range a.Keys {
 		if a.inSet[set][k] {
 			g.keys[k] = a.kv[k]
@@ -308,14 +337,15 @@ func (a *Aggregate) emitDirty(emit Emit) {
 
 // rows turns groups into output rows: HAVING, then ORDER BY and LIMIT, then
 // the projection. Without ORDER BY, rows come in grouping-set then key order.
+// A window's rows share two allocations: one for their values, one for the
+// records.
 func (a *Aggregate) rows(groups []*group, start, end int64) []*Record {
 	sort.Slice(groups, func(i, j int) bool { return groupLess(groups[i], groups[j]) })
-	type ranked struct {
-		vals []Value
-		sort []Value
-	}
-	var out []ranked
+	width := len(a.schema.Names)
+	slab := make([]Value, 0, len(groups)*width)
+	var sortKeys [][]Value
 	nk := len(a.Keys)
+	n := 0
 	for _, g := range groups {
 		copy(a.orow, g.keys)
 		a.orow[nk] = Int(start)
@@ -326,56 +356,59 @@ func (a *Aggregate) rows(groups []*group, start, end int64) []*Record {
 		if a.Having != nil && !a.Having(a.orow).Truthy() {
 			continue
 		}
-		vals := make([]Value, 0, len(a.schema.Names))
 		if a.Kind != NoWindow {
-			vals = append(vals, Int(start), Int(end))
+			slab = append(slab, Int(start), Int(end))
 		}
 		for i, e := range a.Project {
 			c := a.Columns[i]
 			if a.Kind != NoWindow && (c == "window_start" || c == "window_end") {
 				continue
 			}
-			vals = append(vals, e(a.orow))
+			slab = append(slab, e(a.orow))
 		}
-		vals = append(vals, Str(RowKey(*a.Query, start, g.set, g.keys)))
-		var sk []Value
-		for _, o := range a.Order {
-			sk = append(sk, o.Expr(a.orow))
+		slab = append(slab, Str(RowKey(*a.Query, start, g.set, g.keys)))
+		if len(a.Order) > 0 {
+			sk := make([]Value, len(a.Order))
+			for k, o := range a.Order {
+				sk[k] = o.Expr(a.orow)
+			}
+			sortKeys = append(sortKeys, sk)
 		}
-		out = append(out, ranked{vals: vals, sort: sk})
+		n++
+	}
+	recs := make([]Record, n)
+	out := make([]*Record, n)
+	for i := range recs {
+		recs[i] = Record{Arrival: a.arrival, Schema: a.schema, Values: slab[i*width : (i+1)*width : (i+1)*width]}
+		out[i] = &recs[i]
 	}
 	if len(a.Order) > 0 {
-		sort.SliceStable(out, func(i, j int) bool {
+		idx := make([]int, n)
+		for i := range idx {
+			idx[i] = i
+		}
+		sort.SliceStable(idx, func(i, j int) bool {
+			x, y := sortKeys[idx[i]], sortKeys[idx[j]]
 			for k, o := range a.Order {
-				c := compareNullsFirst(out[i].sort[k], out[j].sort[k])
-				if c != 0 {
+				if c := compareNullsFirst(x[k], y[k]); c != 0 {
 					return (c < 0) != o.Desc
 				}
 			}
 			return false
 		})
+		sorted := make([]*Record, n)
+		for i, j := range idx {
+			sorted[i] = out[j]
+		}
+		out = sorted
 	}
 	if a.Limit > 0 && len(out) > a.Limit {
 		out = out[:a.Limit]
 	}
-	recs := make([]*Record, len(out))
-	for i, r := range out {
-		recs[i] = &Record{Arrival: a.arrival, Schema: a.schema, Values: r.vals}
-	}
-	return recs
+	return out
 }
 
-func groupLess(x, y *group) bool {
-	if x.set != y.set {
-		return x.set < y.set
-	}
-	for k := range x.keys {
-		if c := compareNullsFirst(x.keys[k], y.keys[k]); c != 0 {
-			return c < 0
-		}
-	}
-	return false
-}
+func groupLess(x, y *group) bool { return x.key < y.key }
 
 // compareNullsFirst is a total order for sorting: NULL first, then values;
 // kinds that do not compare order by kind.
@@ -419,5 +452,7 @@ func RowKey(query string, windowStart int64, set int, keys []Value) string {
 		h.Write(AppendValue(buf[:0], k))
 	}
 	sum := h.Sum(buf[:0])
-	return hex.EncodeToString(sum[:16])
+	var out [32]byte
+	hex.Encode(out[:], sum[:16])
+	return string(out[:])
 }

@@ -1,0 +1,82 @@
+package queries_test
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"testing"
+	"time"
+
+	"sluice/operators"
+	"sluice/plugins/sources/generator"
+	"sluice/queries"
+	"sluice/sqlengine"
+)
+
+// BenchmarkShippedPipeline runs the whole shipped pipeline in one runtime,
+// without HTTP: events in through Ingest, out through every statement.
+func BenchmarkShippedPipeline(b *testing.B) {
+	rt := operators.NewRuntime(operators.RuntimeConfig{QueueSize: 1024})
+	defer rt.Close()
+	files, _ := fs.Glob(queries.Files, "*.sql")
+	for _, f := range files {
+		src, _ := fs.ReadFile(queries.Files, f)
+		specs, err := sqlengine.Compile(string(src))
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, s := range specs {
+			if _, err := rt.Deploy(s); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	cfg := generator.DefaultConfig()
+	cfg.Users = 100_000
+	cfg.AbuseRate = 0
+	cfg.Count = b.N
+	g, err := generator.New(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	const batchSize = 1000
+	var batches [][]*operators.Record
+	for {
+		batch := make([]*operators.Record, 0, batchSize)
+		for len(batch) < batchSize {
+			raw, ok := g.AppendNext(nil)
+			if !ok {
+				break
+			}
+			batch = append(batch, &operators.Record{Raw: raw[:len(raw)-1]})
+		}
+		if len(batch) == 0 {
+			break
+		}
+		batches = append(batches, batch)
+		if len(batch) < batchSize {
+			break
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for _, batch := range batches {
+		for {
+			err := rt.Ingest("events", batch)
+			if err == nil {
+				break
+			}
+			if !errors.Is(err, operators.ErrBackpressure) {
+				b.Fatal(err)
+			}
+			time.Sleep(100 * time.Microsecond)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	if err := rt.Drain(ctx); err != nil {
+		b.Fatal(err)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
