@@ -45,6 +45,12 @@ type Event struct {
 	LatencyMS int
 	Referrer  string
 	Kind      Kind
+
+	// Labels for tests, not in the JSON: the country the IP was drawn from
+	// and the class of the device ("desktop", "mobile", "tablet"); empty
+	// for bots.
+	Country     string
+	DeviceClass string
 }
 
 // Bot tells whether the event came from an automated client.

@@ -38,7 +38,9 @@ func (g *Generator) human(e *Event, id int32, ts int64, a *actor) int64 {
 		a.carted = false
 	}
 	dev := deviceID(g.cfg.Seed, u, a.device)
-	*e = Event{TS: ts, User: int(id), Device: dev, IP: g.deviceIP(u, dev), UA: deviceUA(dev), Action: View, Kind: Human}
+	class := deviceClassOf(dev)
+	*e = Event{TS: ts, User: int(id), Device: dev, IP: g.deviceIP(u, dev), UA: deviceUA(class, dev), Action: View, Kind: Human,
+		Country: countries[g.countryOf(u)].code, DeviceClass: class.name}
 
 	var next int32
 	if a.page < 0 {
@@ -159,9 +161,13 @@ func deviceID(seed, u uint64, d uint8) uint64 {
 	return mix(seed ^ mix(u<<8|uint64(d)+0x1d))
 }
 
-// deviceUA picks the device's class, then its browser, from its id.
-func deviceUA(dev uint64) string {
-	c := &deviceClasses[pickWeighted(len(deviceClasses), func(i int) int { return deviceClasses[i].weight }, int(dev%1000))]
+// deviceClassOf picks the device's class from its id.
+func deviceClassOf(dev uint64) *deviceClass {
+	return &deviceClasses[pickWeighted(len(deviceClasses), func(i int) int { return deviceClasses[i].weight }, int(dev%1000))]
+}
+
+// deviceUA picks the device's browser within its class from its id.
+func deviceUA(c *deviceClass, dev uint64) string {
 	total := 0
 	for _, a := range c.agents {
 		total += a.weight
