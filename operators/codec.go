@@ -3,7 +3,6 @@ package operators
 import (
 	"encoding/binary"
 	"errors"
-	"math"
 )
 
 // The state codec: a compact binary form of Values for aggregator and
@@ -18,7 +17,7 @@ func AppendValue(dst []byte, v Value) []byte {
 	case KindBool, KindInt:
 		dst = binary.AppendVarint(dst, v.I)
 	case KindFloat:
-		dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(v.F))
+		dst = binary.LittleEndian.AppendUint64(dst, uint64(v.I))
 	case KindString, KindJSON:
 		dst = binary.AppendUvarint(dst, uint64(len(v.S)))
 		dst = append(dst, v.S...)
@@ -45,7 +44,7 @@ func ReadValue(b []byte) (Value, []byte, error) {
 		if len(b) < 8 {
 			return v, nil, errShortState
 		}
-		v.F, b = math.Float64frombits(binary.LittleEndian.Uint64(b)), b[8:]
+		v.I, b = int64(binary.LittleEndian.Uint64(b)), b[8:]
 	case KindString, KindJSON:
 		l, n := binary.Uvarint(b)
 		if n <= 0 || uint64(len(b)-n) < l {

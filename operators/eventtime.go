@@ -16,10 +16,10 @@ func TimeMillis(v Value) (int64, bool) {
 	case KindInt:
 		return v.I, true
 	case KindFloat:
-		if math.IsNaN(v.F) || v.F < -(1<<63) || v.F >= 1<<63 {
+		if math.IsNaN(v.Float64()) || v.Float64() < -(1<<63) || v.Float64() >= 1<<63 {
 			return 0, false
 		}
-		return int64(v.F), true
+		return int64(v.Float64()), true
 	case KindString:
 		return parseTimeString(v.S)
 	}

@@ -20,7 +20,7 @@ func appendKey(dst []byte, v Value) []byte {
 		// The exact integer breaks ties between ints a float64 cannot tell apart.
 		return binary.BigEndian.AppendUint64(append(dst, 0), uint64(v.I)^(1<<63))
 	case KindFloat:
-		return append(appendOrderedFloat(append(dst, 3), v.F), 1)
+		return append(appendOrderedFloat(append(dst, 3), v.Float64()), 1)
 	case KindString:
 		return appendEscaped(append(dst, 4), v.S)
 	}

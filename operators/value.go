@@ -31,15 +31,18 @@ func (k Kind) String() string { return kindNames[k] }
 // and raw JSON point to the heap.
 type Value struct {
 	Kind Kind
-	I    int64   // KindInt, KindBool (0 or 1)
-	F    float64 // KindFloat
-	S    string  // KindString, KindJSON
+	I    int64  // KindInt, KindBool (0 or 1); KindFloat: the float's bits (see Float64)
+	S    string // KindString, KindJSON
 }
+
+// Float64 is the value of a KindFloat. Floats share I with ints, which
+// keeps a Value at 32 bytes: the size of every slot, group key and row.
+func (v Value) Float64() float64 { return math.Float64frombits(uint64(v.I)) }
 
 // Constructors.
 func Null() Value              { return Value{} }
 func Int(i int64) Value        { return Value{Kind: KindInt, I: i} }
-func Float(f float64) Value    { return Value{Kind: KindFloat, F: f} }
+func Float(f float64) Value    { return Value{Kind: KindFloat, I: int64(math.Float64bits(f))} }
 func Str(s string) Value       { return Value{Kind: KindString, S: s} }
 func RawJSON(raw string) Value { return Value{Kind: KindJSON, S: raw} }
 func Bool(b bool) Value {
@@ -58,7 +61,7 @@ func (v Value) Num() (float64, bool) {
 	case KindInt, KindBool:
 		return float64(v.I), true
 	case KindFloat:
-		return v.F, true
+		return v.Float64(), true
 	case KindString:
 		f, err := strconv.ParseFloat(strings.TrimSpace(v.S), 64)
 		return f, err == nil
@@ -72,7 +75,7 @@ func (v Value) Int64() (int64, bool) {
 	case KindInt, KindBool:
 		return v.I, true
 	case KindFloat:
-		return int64(v.F), true
+		return int64(v.Float64()), true
 	case KindString:
 		if i, err := strconv.ParseInt(strings.TrimSpace(v.S), 10, 64); err == nil {
 			return i, true
@@ -89,7 +92,7 @@ func (v Value) Truthy() bool {
 	case KindBool, KindInt:
 		return v.I != 0
 	case KindFloat:
-		return v.F != 0
+		return v.Float64() != 0
 	case KindString:
 		return v.S != "" && v.S != "false" && v.S != "0"
 	case KindJSON:
@@ -106,7 +109,7 @@ func (v Value) Text() string {
 	case KindInt:
 		return strconv.FormatInt(v.I, 10)
 	case KindFloat:
-		return strconv.FormatFloat(v.F, 'f', -1, 64)
+		return strconv.FormatFloat(v.Float64(), 'f', -1, 64)
 	case KindBool:
 		if v.I != 0 {
 			return "true"
@@ -140,10 +143,10 @@ func (v Value) AppendJSON(dst []byte) []byte {
 	case KindInt:
 		return strconv.AppendInt(dst, v.I, 10)
 	case KindFloat:
-		if math.IsNaN(v.F) || math.IsInf(v.F, 0) {
+		if math.IsNaN(v.Float64()) || math.IsInf(v.Float64(), 0) {
 			return append(dst, "null"...)
 		}
-		return strconv.AppendFloat(dst, v.F, 'f', -1, 64)
+		return strconv.AppendFloat(dst, v.Float64(), 'f', -1, 64)
 	case KindString:
 		return AppendJSONString(dst, v.S)
 	case KindJSON:
@@ -200,7 +203,7 @@ func (v Value) Any() any {
 	case KindInt:
 		return v.I
 	case KindFloat:
-		return v.F
+		return v.Float64()
 	case KindString:
 		return v.S
 	case KindJSON:

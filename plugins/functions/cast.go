@@ -14,10 +14,10 @@ func init() {
 		case !ok:
 			return operators.Null()
 		case x.Kind == operators.KindFloat:
-			if math.IsNaN(x.F) || x.F < -(1<<63) || x.F >= 1<<63 {
+			if math.IsNaN(x.Float64()) || x.Float64() < -(1<<63) || x.Float64() >= 1<<63 {
 				return operators.Null()
 			}
-			return operators.Int(int64(x.F))
+			return operators.Int(int64(x.Float64()))
 		}
 		return x
 	})

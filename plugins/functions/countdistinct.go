@@ -56,7 +56,7 @@ func (c *countDistinct) Add(v operators.Value) {
 	case operators.KindInt:
 		h = xxhash.Sum64(strconv.AppendInt(scratch[:0], v.I, 10))
 	case operators.KindFloat:
-		h = xxhash.Sum64(strconv.AppendFloat(scratch[:0], v.F, 'f', -1, 64))
+		h = xxhash.Sum64(strconv.AppendFloat(scratch[:0], v.Float64(), 'f', -1, 64))
 	case operators.KindBool:
 		h = xxhash.Sum64(strconv.AppendBool(scratch[:0], v.I != 0))
 	}

@@ -19,7 +19,7 @@ func init() {
 		case x.Kind == operators.KindInt && x.I < 0:
 			return operators.Int(-x.I)
 		case x.Kind == operators.KindFloat:
-			return operators.Float(math.Abs(x.F))
+			return operators.Float(math.Abs(x.Float64()))
 		}
 		return x
 	})
@@ -71,7 +71,7 @@ func round(args []operators.Value) operators.Value {
 		}
 	}
 	if x.Kind == operators.KindFloat {
-		return operators.Float(roundDecimal(x.F, d))
+		return operators.Float(roundDecimal(x.Float64(), d))
 	}
 	if d >= 0 {
 		return x
@@ -145,7 +145,7 @@ func integral(v operators.Value, fn func(float64) float64) operators.Value {
 	if x.Kind == operators.KindInt {
 		return x
 	}
-	f := fn(x.F)
+	f := fn(x.Float64())
 	if f >= -(1<<63) && f < 1<<63 {
 		return operators.Int(int64(f))
 	}

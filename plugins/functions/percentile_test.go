@@ -102,8 +102,8 @@ func TestPercentileDistributions(t *testing.T) {
 				got := agg.Result()
 				// One rank is the finest any answer can be.
 				tol := c.tol + 1/float64(n)
-				if e := rankError(sorted, c.p/100, got.F); e > tol {
-					t.Errorf("%s n=%d p%v = %.4f: rank error %.4f > %.4f", name, n, c.p, got.F, e, tol)
+				if e := rankError(sorted, c.p/100, got.Float64()); e > tol {
+					t.Errorf("%s n=%d p%v = %.4f: rank error %.4f > %.4f", name, n, c.p, got.Float64(), e, tol)
 				}
 			}
 		}
@@ -113,7 +113,7 @@ func TestPercentileDistributions(t *testing.T) {
 	for _, k := range r.Perm(100_000) {
 		agg.Add(i(int64(k + 1)))
 	}
-	if got := agg.Result().F; math.Abs(got-50_000.5) > 100 {
+	if got := agg.Result().Float64(); math.Abs(got-50_000.5) > 100 {
 		t.Errorf("MEDIAN(1..100000) = %v, want 50000.5 ± 100", got)
 	}
 }
@@ -132,7 +132,7 @@ func TestPercentileRoundTrip(t *testing.T) {
 				agg.Add(x)
 				restored.Add(x)
 			}
-			if a, b := agg.Result().F, restored.Result().F; math.Abs(a-b) > 1e-3 {
+			if a, b := agg.Result().Float64(), restored.Result().Float64(); math.Abs(a-b) > 1e-3 {
 				t.Errorf("n=%d p%v: after more adds original %v, restored %v", n, p, a, b)
 			}
 		}

@@ -206,7 +206,7 @@ func (w *writer) timeOf(r *operators.Record) int64 {
 	case operators.KindInt:
 		return v.I
 	case operators.KindFloat:
-		return int64(v.F)
+		return int64(v.Float64())
 	case operators.KindString:
 		if ms, err := strconv.ParseInt(v.S, 10, 64); err == nil {
 			return ms
