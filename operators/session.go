@@ -47,14 +47,24 @@ type Sessions struct {
 	out                 []*Record
 }
 
+// session is one open session. Its key values and id are derived when a
+// row is emitted (from key and first), which keeps a million open sessions
+// small.
 type session struct {
-	id          string
-	key         string
-	keys        []Value
+	key         string // the key values, encoded with AppendValue
+	first       int64  // time of the event that opened it
 	start, last int64
 	events      int64
 	aggs        []Aggregator
 	index       int // in byEnd
+}
+
+// keys decodes the session's key values into dst.
+func (s *session) keys(dst []Value) {
+	b := []byte(s.key)
+	for i := range dst {
+		dst[i], b, _ = ReadValue(b)
+	}
 }
 
 // deadline is when the session closes unless another event arrives.
@@ -147,8 +157,7 @@ func (a *Sessions) add(ts int64) {
 			a.close(a.byEnd.items[0])
 			a.Counters.Evictions.Add(1)
 		}
-		s = &session{key: string(buf), keys: append([]Value(nil), a.kv...), start: ts, last: ts, aggs: make([]Aggregator, len(a.Aggs))}
-		s.id = SessionID(s.keys, ts)
+		s = &session{key: string(buf), first: ts, start: ts, last: ts, aggs: make([]Aggregator, len(a.Aggs))}
 		for i, ag := range a.Aggs {
 			s.aggs[i] = ag.New()
 		}
@@ -201,7 +210,7 @@ func (a *Sessions) close(s *session) {
 // row2 appends a start or end row for s (HAVING applies to both).
 func (a *Sessions) emitRow(s *session, event string) {
 	nk := len(a.Keys)
-	copy(a.orow, s.keys)
+	s.keys(a.orow[:nk])
 	a.orow[nk], a.orow[nk+1] = Int(s.start), Int(s.last)
 	for i, ag := range s.aggs {
 		a.orow[nk+2+i] = ag.Result()
@@ -214,11 +223,12 @@ func (a *Sessions) emitRow(s *session, event string) {
 	if event == "end" {
 		ended, duration = Int(s.last), Float(float64(s.last-s.start)/1000)
 	}
-	vals = append(vals, Str(s.id), Str(event), Int(s.start), ended, duration, Int(s.events))
+	id := SessionID(a.orow[:nk], s.first)
+	vals = append(vals, Str(id), Str(event), Int(s.start), ended, duration, Int(s.events))
 	for _, e := range a.Project {
 		vals = append(vals, e(a.orow))
 	}
-	vals = append(vals, Str(s.id+":"+event))
+	vals = append(vals, Str(id+":"+event))
 	a.out = append(a.out, &Record{Arrival: a.arrival, Schema: a.schema, Values: vals})
 }
 

@@ -164,13 +164,15 @@ func (a *Aggregate) Restore(b []byte) error {
 	for n := r.uint(); n > 0 && r.err == nil; n-- {
 		win := &window{start: r.int(), groups: map[string]*group{}}
 		for m := r.uint(); m > 0 && r.err == nil; m-- {
-			g := win.alloc(len(a.Keys), 0)
+			// Room for the aggregators too: later groups of this window
+			// are carved from the same chunk.
+			g := win.alloc(len(a.Keys), len(a.Aggs))
 			g.set = int(r.uint())
 			if g.set >= len(a.sets) {
 				return errors.New("state: grouping set out of range")
 			}
 			copy(g.keys, r.values(len(a.Keys)))
-			g.aggs = r.aggs(a.Aggs)
+			copy(g.aggs, r.aggs(a.Aggs))
 			g.key = string(appendSetKey(nil, g.set, g.keys, a.sets[g.set]))
 			win.groups[g.key] = g
 			groups++
@@ -196,10 +198,8 @@ func (a *Sessions) Snapshot() ([]byte, error) {
 	w.int(a.arrival)
 	w.uint(uint64(len(a.byEnd.items)))
 	for _, s := range a.byEnd.items {
-		w.bytes([]byte(s.id))
-		for _, k := range s.keys {
-			w.value(k)
-		}
+		w.bytes([]byte(s.key))
+		w.int(s.first)
 		w.int(s.start)
 		w.int(s.last)
 		w.int(s.events)
@@ -221,15 +221,9 @@ func (a *Sessions) Restore(b []byte) error {
 	open := map[string]*session{}
 	h := sessionHeap{owner: a}
 	for n := r.uint(); n > 0 && r.err == nil; n-- {
-		s := &session{id: string(r.bytes())}
-		s.keys = r.values(len(a.Keys))
-		s.start, s.last, s.events = r.int(), r.int(), r.int()
+		s := &session{key: string(r.bytes())}
+		s.first, s.start, s.last, s.events = r.int(), r.int(), r.int(), r.int()
 		s.aggs = r.aggs(a.Aggs)
-		var key []byte
-		for _, k := range s.keys {
-			key = AppendValue(key, k)
-		}
-		s.key = string(key)
 		open[s.key] = s
 		s.index = len(h.items)
 		h.items = append(h.items, s)
