@@ -19,13 +19,14 @@ import (
 	"sluice/sqlengine"
 )
 
-// windowSQL counts events and sums v per 10-second window of ts. Its
+// windowSQL counts events and sums v per 10-second window of ts and key
+// k. Its
 // lateness exceeds the span of the test events, so the order in which the
 // two partitions interleave does not matter; a closing event a minute
 // later ends them.
 const windowSQL = `@Name("per10s")
 @EventTime(column="ts", lateness="1m")
-SELECT COUNT(*) AS n, SUM(v) AS total FROM ev GROUP BY TUMBLE(ts, INTERVAL 10 SECOND)`
+SELECT k, COUNT(*) AS n, SUM(v) AS total FROM ev GROUP BY TUMBLE(ts, INTERVAL 10 SECOND), k`
 
 func quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
@@ -66,7 +67,7 @@ func (n *node) stop() {
 	n.rt.Close()
 }
 
-// rows reads output rows until want have come, as "start:n:total".
+// rows reads output rows until want have come, as "start:k:n:total".
 func (n *node) rows(t *testing.T, want int) []string {
 	t.Helper()
 	var out []string
@@ -74,7 +75,7 @@ func (n *node) rows(t *testing.T, want int) []string {
 	for len(out) < want {
 		select {
 		case r := <-n.sub.C:
-			out = append(out, fmt.Sprintf("%d:%d:%d", r.Get("window_start").I, r.Get("n").I, r.Get("total").I))
+			out = append(out, fmt.Sprintf("%d:%s:%d:%d", r.Get("window_start").I, r.Get("k").S, r.Get("n").I, r.Get("total").I))
 		case <-timeout:
 			t.Fatalf("got rows %v, want %d", out, want)
 		}
@@ -93,15 +94,19 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// produce writes events i in [from, to): ts i seconds, v = i, alternating
-// between two partitions.
+// produce writes events i in [from, to): ts i seconds, v = i, k "a" below
+// 25 and "b" from there, alternating between two partitions.
 func produce(t *testing.T, c *kafkatest.Cluster, from, to int) {
 	t.Helper()
 	var msgs []kafkatest.Message
 	for p := range 2 {
 		for i := from; i < to; i++ {
 			if i%2 == p {
-				msgs = append(msgs, kafkatest.Message{Partition: p, Value: fmt.Appendf(nil, `{"ts":%d,"v":%d}`, i*1000, i)})
+				k := "a"
+				if i >= 25 {
+					k = "b"
+				}
+				msgs = append(msgs, kafkatest.Message{Partition: p, Value: fmt.Appendf(nil, `{"ts":%d,"v":%d,"k":%q}`, i*1000, i, k)})
 			}
 		}
 	}
@@ -112,12 +117,13 @@ func produce(t *testing.T, c *kafkatest.Cluster, from, to int) {
 // the windows before 40 s.
 func closeWindows(t *testing.T, c *kafkatest.Cluster) {
 	t.Helper()
-	c.ProduceJSON(t, "clicks", 0, `{"ts":100000,"v":0}`)
+	c.ProduceJSON(t, "clicks", 0, `{"ts":100000,"v":0,"k":"z"}`)
 }
 
 // TestGracefulRestartResumesExactly stops a node with its windows open
-// and starts another on the same store: the windows carry over, and every
-// event is counted once.
+// and starts another on the same store: the windows carry over (the one
+// at 20 s gains a group after the restore), and every event is counted
+// once.
 func TestGracefulRestartResumesExactly(t *testing.T) {
 	c := kafkatest.Start(t, kafkatest.Topic("clicks", 2))
 	store, err := NewDirStore(filepath.Join(t.TempDir(), "state"), "n1")
@@ -171,8 +177,8 @@ func TestGracefulRestartResumesExactly(t *testing.T) {
 	}
 	waitFor(t, "40 events", func() bool { p := src.Positions(); return p[0] == 20 && p[1] == 20 })
 	closeWindows(t, c)
-	got := second.rows(t, 4)
-	want := []string{"0:10:45", "10000:10:145", "20000:10:245", "30000:10:345"}
+	got := second.rows(t, 5)
+	want := []string{"0:a:10:45", "10000:a:10:145", "20000:a:5:110", "20000:b:5:135", "30000:b:10:345"}
 	if strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Errorf("windows %v, want %v", got, want)
 	}
@@ -256,7 +262,7 @@ func TestAddRestoredDeclaresStreamsAgain(t *testing.T) {
 	}
 	waitFor(t, "20 events", func() bool { p := src.Positions(); return p[0] == 10 && p[1] == 10 })
 	closeWindows(t, c)
-	if got := strings.Join(second.rows(t, 2), " "); got != "0:10:45 10000:10:145" {
+	if got := strings.Join(second.rows(t, 2), " "); got != "0:a:10:45 10000:a:10:145" {
 		t.Errorf("windows %s", got)
 	}
 }
