@@ -69,8 +69,12 @@ func newBroadcast() *broadcast {
 
 // Subscription is one follower of a statement's output.
 type Subscription struct {
-	C       <-chan *Record
+	C <-chan *Record
+	// Gone is closed when the statement is deleted, after its last rows
+	// went into C; a replacement does not close it.
+	Gone    <-chan struct{}
 	c       chan *Record
+	gone    chan struct{}
 	b       *broadcast
 	Dropped atomic.Uint64
 }
@@ -80,7 +84,8 @@ func (b *broadcast) subscribe(buffer int) *Subscription {
 		buffer = 1024
 	}
 	c := make(chan *Record, buffer)
-	s := &Subscription{C: c, c: c, b: b}
+	gone := make(chan struct{})
+	s := &Subscription{C: c, Gone: gone, c: c, gone: gone, b: b}
 	b.mu.Lock()
 	b.subs[s] = struct{}{}
 	b.mu.Unlock()
@@ -92,6 +97,16 @@ func (s *Subscription) Close() {
 	s.b.mu.Lock()
 	delete(s.b.subs, s)
 	s.b.mu.Unlock()
+}
+
+// end tells every subscriber that the statement is gone.
+func (b *broadcast) end() {
+	b.mu.Lock()
+	for s := range b.subs {
+		close(s.gone)
+		delete(b.subs, s)
+	}
+	b.mu.Unlock()
 }
 
 func (b *broadcast) publish(rows []*Record) {

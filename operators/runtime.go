@@ -243,6 +243,13 @@ func (rt *Runtime) Delete(name string) error {
 	}
 	q.source.swap(q, nil)
 	q.stopAndWait()
+	// Subscribers learn of the deletion once its last rows are out, unless
+	// a statement of the same name was deployed meanwhile: they follow it.
+	rt.mu.Lock()
+	if _, again := rt.queries[name]; !again {
+		q.results.end()
+	}
+	rt.mu.Unlock()
 	return nil
 }
 
@@ -317,8 +324,9 @@ func (rt *Runtime) newQueryLocked(spec *QuerySpec) *Query {
 }
 
 // Subscribe follows a statement's output rows by name; the subscription
-// survives replacement. Rows a slow subscriber cannot take are dropped for
-// that subscriber and counted in Dropped. recent rows are replayed first.
+// survives replacement, and its Gone closes when the statement is deleted.
+// Rows a slow subscriber cannot take are dropped for that subscriber and
+// counted in Dropped. Recent has the rows published before it.
 func (rt *Runtime) Subscribe(name string, buffer int) (*Subscription, error) {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
