@@ -212,6 +212,32 @@ func (s *sse) next(d time.Duration) string {
 	}
 }
 
+// event returns the next event as "name data" (name "message" when the
+// event has none), skipping comments, or fails after d.
+func (s *sse) event(d time.Duration) string {
+	s.t.Helper()
+	deadline := time.After(d)
+	name, data := "message", ""
+	for {
+		select {
+		case line, ok := <-s.lines:
+			if !ok {
+				s.t.Fatal("results stream ended")
+			}
+			switch {
+			case line == "" && data != "":
+				return name + " " + data
+			case strings.HasPrefix(line, "event: "):
+				name = strings.TrimPrefix(line, "event: ")
+			case strings.HasPrefix(line, "data: "):
+				data = strings.TrimPrefix(line, "data: ")
+			}
+		case <-deadline:
+			s.t.Fatal("no event within", d)
+		}
+	}
+}
+
 // ping waits for a keep-alive comment.
 func (s *sse) ping(d time.Duration) {
 	s.t.Helper()

@@ -121,6 +121,7 @@ func (s *Server) routes() chi.Router {
 		r.With(admin).Put("/queries/{name}", s.replaceQuery)
 		r.With(admin).Delete("/queries/{name}", s.deleteQuery)
 		r.Get("/queries/{name}/results", s.results)
+		r.Get("/results", s.multiResults)
 		r.Get("/dashboard", s.getDashboard)
 		r.With(admin).Put("/dashboard", s.putDashboard)
 		r.Get("/functions", s.functions)
