@@ -141,6 +141,30 @@ func (g *gate) cut() {
 	}
 }
 
+// streams lists the open results streams' request URIs, sorted.
+func (g *gate) streams() []string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	out := []string{}
+	for r := range g.cancels {
+		out = append(out, r.URL.RequestURI())
+	}
+	sort.Strings(out)
+	return out
+}
+
+// waitStreams waits until the open results streams are exactly want.
+func (s *sluice) waitStreams(want ...string) {
+	s.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for got := s.gate.streams(); !slices.Equal(got, want); got = s.gate.streams() {
+		if time.Now().After(deadline) {
+			s.t.Fatalf("open results streams %q, want %q", got, want)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 func (g *gate) open() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -309,6 +333,8 @@ func TestDashboard(t *testing.T) {
 	b := newBrowser(t)
 	b.do(chromedp.Navigate(s.url + "/"))
 	expectDashboard(b, windows)
+	// Every widget's rows come over one connection.
+	s.waitStreams("/v1/results?query=by_country&query=top_pages&query=views_by_device&query=views_total")
 	b.waitFor("counter change", `document.querySelector('[data-query="views_total"] .delta')?.textContent ?? ''`, "▼ -3 vs the window before")
 	b.waitFor("widget titles", `[...document.querySelectorAll('.widget h2')].map(h => h.textContent).join('|')`,
 		"Views by country|Top pages|Views by device|Views per window") // statements in name order

@@ -63,7 +63,7 @@ export const api = {
   deploy: (sql) => request('POST', '/v1/queries', { body: sql, type: 'text/plain; charset=utf-8' }),
   replace: (name, sql) => request('PUT', q(name), { body: sql, type: 'text/plain; charset=utf-8' }),
   remove: (name) => request('DELETE', q(name)),
-  resultsURL: (name) => `${q(name)}/results`,
+  resultsURL: (names) => `/v1/results?${new URLSearchParams(names.map((n) => ['query', n]))}`,
   streams: () => request('GET', '/v1/streams'),
   tail: (stream) => request('GET', `/v1/streams/${encodeURIComponent(stream)}/tail`),
   dashboard: () => request('GET', '/v1/dashboard'),

@@ -3,15 +3,12 @@
 
 import { api } from './api.js';
 import { h, fill, uid } from './dom.js';
-import { acquire, release } from './feed.js';
+import { acquire, release, revive } from './feed.js';
 import { Widget, widgetSpec, TYPES } from './widget.js';
 import { WINDOW_FIELDS } from './rows.js';
 import { toast } from './toast.js';
 
 const POLL_MS = 5000;
-// Browsers open at most six HTTP/1.1 connections per server, and each
-// followed statement holds one; past five, the page's own requests wait.
-const MAX_FEEDS = 5;
 
 // normalLayout accepts whatever the server stored and keeps what we use.
 function normalLayout(doc) {
@@ -30,7 +27,6 @@ export function mount(main) {
   const feeds = new Map();
 
   const notice = h('div', { class: 'notice error', role: 'alert' });
-  const limit = h('div', { class: 'notice', hidden: true });
   const grid = h('div', { class: 'grid', id: 'widgets' });
   const empty = h('p', { class: 'empty panel', hidden: true },
     'No widgets yet. Statements with a ', h('code', { text: '@Widget(…)' }), ' annotation show up here, or use “Add widget”.');
@@ -40,7 +36,7 @@ export function mount(main) {
 
   fill(main,
     h('div', { class: 'toolbar' }, h('h1', { text: 'Dashboard' }), restore, addBtn),
-    notice, limit, formBox, empty, grid);
+    notice, formBox, empty, grid);
 
   function feedFor(query) {
     let f = feeds.get(query);
@@ -62,7 +58,9 @@ export function mount(main) {
     return out;
   }
 
-  function reconcile() {
+  // reconcile draws the widgets of views, a statement list asked for at
+  // the time asked (0: not just asked).
+  function reconcile(asked = 0) {
     const specs = desired();
     const byName = new Map(views.map((v) => [v.name, v]));
     const used = new Set(specs.filter((sp) => byName.has(sp.query)).map((sp) => sp.query));
@@ -79,8 +77,13 @@ export function mount(main) {
       if (grid.children[i] !== w.el) grid.insertBefore(w.el, grid.children[i] || null);
       const view = byName.get(spec.query);
       w.gone = !view;
-      if (view) w.attach(feedFor(spec.query), view);
-      else w.detach();
+      if (view) {
+        const f = feedFor(spec.query);
+        revive(f, asked);
+        w.attach(f, view);
+      } else {
+        w.detach();
+      }
     });
     for (const [id, w] of widgets) {
       if (!specs.some((sp) => sp.id === id)) {
@@ -94,8 +97,6 @@ export function mount(main) {
         feeds.delete(q);
       }
     }
-    limit.hidden = used.size <= MAX_FEEDS;
-    limit.textContent = `The widgets follow ${used.size} statements. Over plain HTTP/1.1 a browser keeps at most six connections to a server, so beyond ${MAX_FEEDS} some widgets may wait for data; serve sluice over HTTP/2 (TLS) or show fewer statements.`;
     empty.hidden = specs.length > 0;
     restore.hidden = layout.hidden.length === 0;
     restore.textContent = `Show hidden widgets (${layout.hidden.length})`;
@@ -151,6 +152,7 @@ export function mount(main) {
   }
 
   async function refresh() {
+    const asked = Date.now();
     try {
       views = await api.queries();
       if (notice.dataset.source === 'queries') notice.textContent = '';
@@ -159,7 +161,7 @@ export function mount(main) {
       notice.dataset.source = 'queries';
       return;
     }
-    reconcile();
+    reconcile(asked);
   }
 
   (async () => {
