@@ -69,14 +69,6 @@ func Field(src string) (*Template, error) {
 // String is the template as written.
 func (t *Template) String() string { return t.src }
 
-// Column is the column a bare-column template reads, or "".
-func (t *Template) Column() string {
-	if len(t.parts) == 1 && t.parts[0].path != nil && len(t.parts[0].path) == 1 {
-		return t.parts[0].path[0]
-	}
-	return ""
-}
-
 // implicit are the columns every windowed statement's rows carry.
 var implicit = []string{"_key", "window_start", "window_end"}
 
