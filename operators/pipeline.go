@@ -27,7 +27,7 @@ type StateCopier interface {
 
 // Counters are a running statement's counters; operators add to them.
 type Counters struct {
-	In        atomic.Uint64 // records read from the source stream
+	In        atomic.Uint64 // records read from the source stream and processed
 	Out       atomic.Uint64 // rows emitted
 	Late      atomic.Uint64 // events behind the watermark
 	Errors    atomic.Uint64 // rows an expression or sink failed on

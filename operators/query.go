@@ -85,8 +85,8 @@ func (q *Query) run() {
 	for {
 		select {
 		case batch := <-q.in:
-			q.counters.In.Add(uint64(len(batch)))
 			q.op.Process(batch, emit)
+			q.counters.In.Add(uint64(len(batch))) // after: In counts what went through
 			q.inflight.Add(-1)
 		case fn := <-q.control:
 			fn()
@@ -101,8 +101,8 @@ func (q *Query) run() {
 			for {
 				select {
 				case batch := <-q.in:
-					q.counters.In.Add(uint64(len(batch)))
 					q.op.Process(batch, emit)
+					q.counters.In.Add(uint64(len(batch)))
 					q.inflight.Add(-1)
 				default:
 					q.closeSinks()
