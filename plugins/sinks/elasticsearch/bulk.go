@@ -28,6 +28,7 @@ type writer struct {
 	index    *indexPattern
 	id       *rowtemplate.Template
 	timeCol  string
+	create   bool   // "create" actions: the first document with an _id stays
 	settings []byte // index settings JSON from the annotation, or nil
 
 	created map[string]bool // indices known to exist
@@ -114,7 +115,11 @@ func (w *writer) encode(rows []*operators.Record, refused map[string]string, rej
 			rejected = append(rejected, buffer.Rejection{Row: r, Reason: fmt.Sprintf("document id is %d bytes, Elasticsearch allows 512: %.40s…", len(id), id)})
 			continue
 		}
-		b := append(w.body, `{"index":{"_index":`...)
+		action := `{"index":{"_index":`
+		if w.create {
+			action = `{"create":{"_index":`
+		}
+		b := append(w.body, action...)
 		b = operators.AppendJSONString(b, w.names[i])
 		b = append(b, `,"_id":`...)
 		b = operators.AppendJSONString(b, id)
@@ -156,10 +161,10 @@ func (w *writer) items(body []byte, res buffer.Result) (buffer.Result, error) {
 		i++
 		_ = jsonparser.ObjectEach(item, func(action, result []byte, _ jsonparser.ValueType, _ int) error {
 			status, _ := jsonparser.GetInt(result, "status")
-			if status < 300 {
-				return nil
-			}
 			typ, _ := jsonparser.GetString(result, "error", "type")
+			if status < 300 || (status == 409 && typ == "version_conflict_engine_exception" && string(action) == "create") {
+				return nil // a create that finds the document there is done
+			}
 			reason, _ := jsonparser.GetString(result, "error", "reason")
 			id, _ := jsonparser.GetString(result, "_id")
 			index, _ := jsonparser.GetString(result, "_index")

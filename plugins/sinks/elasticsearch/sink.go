@@ -32,6 +32,7 @@ var args = append([]operators.ArgSpec{
 	{Name: "index", Required: true, Doc: `index name pattern over the row's time in UTC, e.g. "metrics-{yyyy.MM.dd}"; tokens yyyy yy MM dd HH`},
 	{Name: "id", Doc: `document _id: a column or template (default "_key"); rows without it get a hash of their JSON`},
 	{Name: "time", Doc: `column whose time picks the index (default "window_start"; arrival time when absent)`},
+	{Name: "action", Doc: `"index" (default): a row overwrites the document with its _id; "create": the first row with an _id stays, later ones are acknowledged and dropped (first page view of a device per day)`},
 	{Name: "settings", Doc: `index settings JSON for indices the sink creates, e.g. '{"number_of_shards":1}'`},
 }, buffer.Args...)
 
@@ -123,6 +124,13 @@ func newWriter(a map[string]string, columns []string) (*writer, error) {
 		if w.timeCol == "" || t.Check(columns) != nil {
 			return nil, fmt.Errorf("time=%q: the statement outputs no such column (it outputs %s)", s, strings.Join(columns, ", "))
 		}
+	}
+	switch a["action"] {
+	case "", "index":
+	case "create":
+		w.create = true
+	default:
+		return nil, fmt.Errorf("action=%q: want index or create", a["action"])
 	}
 	if s, ok := a["settings"]; ok {
 		var obj map[string]any

@@ -166,6 +166,24 @@ func TestIDTemplateTimeColumnAndHashFallback(t *testing.T) {
 	}
 }
 
+func TestCreateActionKeepsTheFirstDocument(t *testing.T) {
+	c := newCluster(t)
+	s := newSink(t, &operators.Env{ESURL: c.url}, map[string]string{"index": c.prefix + "dau-{yyyy-MM-dd}", "id": "{date}:{mid}", "time": "ts", "action": "create"})
+	cols := []string{"date", "mid", "page", "ts"}
+	first := operators.NewRow(cols, operators.Str("2026-11-21"), operators.Str("m1"), operators.Str("/first"), operators.Int(day1))
+	later := operators.NewRow(cols, operators.Str("2026-11-21"), operators.Str("m1"), operators.Str("/later"), operators.Int(day1+5))
+	other := operators.NewRow(cols, operators.Str("2026-11-21"), operators.Str("m2"), operators.Str("/x"), operators.Int(day1+6))
+	write(t, s, []*operators.Record{first})
+	write(t, s, []*operators.Record{later, other, first})
+	want := map[string]string{"2026-11-21:m1": normalize(t, first.String()), "2026-11-21:m2": normalize(t, other.String())}
+	if got := c.docs(t, "dau-2026-11-21"); !maps.Equal(got, want) {
+		t.Fatalf("documents\n%v\nwant\n%v", got, want)
+	}
+	if st := s.Stats(); st.Acked != 4 || st.DeadLettered != 0 || st.Retries != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
 // deadLetters records what reaches the dead-letter stream.
 type deadLetters struct {
 	mu   sync.Mutex
@@ -303,6 +321,7 @@ func TestConfigErrors(t *testing.T) {
 		{args: map[string]string{"index": "m", "time": "ts"}, columns: []string{"date", "mid"},
 			want: `elasticsearch sink: time="ts": the statement outputs no such column (it outputs date, mid)`},
 		{args: map[string]string{"index": "m", "settings": "shards=1"}, want: `elasticsearch sink: settings="shards=1": want a JSON object such as '{"number_of_shards":1}': invalid character 's' looking for beginning of value`},
+		{args: map[string]string{"index": "m", "action": "upsert"}, want: `elasticsearch sink: action="upsert": want index or create`},
 		{args: map[string]string{"index": "m", "flush": "often"}, want: `elasticsearch sink: flush="often": want a positive duration such as 500ms or 2s`},
 		{args: map[string]string{"index": "m"}, env: &operators.Env{}, want: `elasticsearch sink: no Elasticsearch address (set --es-url): not configured`},
 	} {

@@ -195,6 +195,23 @@ func TestModesWriteExactStateAndReplays(t *testing.T) {
 			"rec:u2": "list i9 ttl 24h0m0s",
 		},
 	}, {
+		name: "list of recommendation arrays",
+		args: map[string]string{"mode": "list", "key": "rec:{user}", "member": "recs", "max_len": "3"},
+		rows: []*operators.Record{
+			row("user,recs", str("u1"), operators.RawJSON(`["i3","i4"]`)),
+			row("user,recs", str("u1"), operators.RawJSON(`["i4","i9"]`)),
+			row("user,recs", str("u2"), operators.RawJSON(`[]`)),
+		},
+		want: map[string]string{"rec:u1": "list i4,i9,i3 no ttl"},
+	}, {
+		name: "set of arrays",
+		args: map[string]string{"mode": "set", "key": "tags:{day}", "member": "tags"},
+		rows: []*operators.Record{
+			row("day,tags", str("d1"), operators.RawJSON(`["a",7,null,"b"]`)),
+			row("day,tags", str("d1"), operators.RawJSON(`["b","c"]`)),
+		},
+		want: map[string]string{"tags:d1": "set 7,a,b,c no ttl"},
+	}, {
 		name: "string",
 		args: map[string]string{"mode": "string", "key": "last:{user}", "ttl": "10m"},
 		rows: []*operators.Record{
@@ -285,10 +302,12 @@ func TestRejectedRowsReachTheDeadLetterStream(t *testing.T) {
 		row("date,mid", operators.Null(), str("m3")),
 		row("date,mid", str("2026-11-21"), operators.Null()),
 		row("date,mid", str("2026-11-21"), str("m4")),
+		row("date,mid", str("2026-11-21"), operators.RawJSON(`["m5",{"x":1}]`)),
 	})
 	want := []string{
 		`_dead_letter|q|redis|key "dau:{date}": column date is NULL or missing|{"date":null,"mid":"m3"}`,
 		`_dead_letter|q|redis|member "mid": column mid is NULL or missing|{"date":"2026-11-21","mid":null}`,
+		`_dead_letter|q|redis|member "mid": array element {"x":1} is not a string or number|{"date":"2026-11-21","mid":["m5",{"x":1}]}`,
 		`_dead_letter|q|redis|redis SADD dau:string: WRONGTYPE Operation against a key holding the wrong kind of value|{"date":"string","mid":"m2"}`,
 	}
 	if !slices.Equal(dl.rows, want) {
@@ -297,10 +316,10 @@ func TestRejectedRowsReachTheDeadLetterStream(t *testing.T) {
 	if got := c.SMembers(ctx, "dau:2026-11-21").Val(); !slices.Equal(sorted(got), []string{"m1", "m4"}) {
 		t.Fatalf("dau:2026-11-21 = %v", got)
 	}
-	if st := s.Stats(); st.Acked != 2 || st.DeadLettered != 3 {
+	if st := s.Stats(); st.Acked != 2 || st.DeadLettered != 4 {
 		t.Fatalf("stats %+v", st)
 	}
-	if got := s.Counters(); got["dead_lettered"] != 3 || got["acked"] != 2 {
+	if got := s.Counters(); got["dead_lettered"] != 4 || got["acked"] != 2 {
 		t.Fatalf("counters %v", got)
 	}
 }

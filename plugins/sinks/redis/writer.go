@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/buger/jsonparser"
 	goredis "github.com/redis/go-redis/v9"
 
 	"sluice/operators"
@@ -95,18 +96,24 @@ func (w *writer) queue(ctx context.Context, p goredis.Pipeliner, r *operators.Re
 	}
 	switch w.mode {
 	case "set", "hll", "list":
-		m, err := w.text(w.member, r)
+		members, err := w.members(r)
 		if err != nil {
-			return fmt.Errorf("member %w", err)
+			return err
+		}
+		if len(members) == 0 {
+			return nil
 		}
 		switch w.mode {
 		case "set":
-			p.SAdd(ctx, key, m)
+			p.SAdd(ctx, key, members...)
 		case "hll":
-			p.PFAdd(ctx, key, m)
+			p.PFAdd(ctx, key, members...)
 		default:
-			p.LRem(ctx, key, 0, m)
-			p.LPush(ctx, key, m)
+			// The first member ends up at the head.
+			for i := len(members) - 1; i >= 0; i-- {
+				p.LRem(ctx, key, 0, members[i])
+				p.LPush(ctx, key, members[i])
+			}
 			p.LTrim(ctx, key, 0, w.maxLen-1)
 		}
 	case "hash":
@@ -148,6 +155,41 @@ func (w *writer) queue(ctx context.Context, p goredis.Pipeliner, r *operators.Re
 		}
 	}
 	return nil
+}
+
+// members is the row's member, or each element when the member column
+// holds a JSON array (as redis_zrange returns): a row can push several
+// recommendations at once.
+func (w *writer) members(r *operators.Record) ([]any, error) {
+	v, err := w.member.Value(r)
+	if err != nil {
+		return nil, fmt.Errorf("member %w", err)
+	}
+	if v.Kind != operators.KindJSON || !strings.HasPrefix(v.S, "[") {
+		m, err := w.text(w.member, r)
+		if err != nil {
+			return nil, fmt.Errorf("member %w", err)
+		}
+		return []any{m}, nil
+	}
+	var out []any
+	var bad error
+	_, err = jsonparser.ArrayEach([]byte(v.S), func(b []byte, t jsonparser.ValueType, _ int, _ error) {
+		switch t {
+		case jsonparser.Null:
+		case jsonparser.Object, jsonparser.Array:
+			bad = fmt.Errorf("array element %s is not a string or number", b)
+		default:
+			out = append(out, operators.FromJSON(b, t).Text())
+		}
+	})
+	if err == nil {
+		err = bad
+	}
+	if err != nil {
+		return nil, fmt.Errorf("member %q: %w", w.member, err)
+	}
+	return out, nil
 }
 
 // keyText renders the key, reusing the previous string when the key
