@@ -125,6 +125,9 @@ func (s *Server) routes() chi.Router {
 		r.Get("/dashboard", s.getDashboard)
 		r.With(admin).Put("/dashboard", s.putDashboard)
 		r.Get("/functions", s.functions)
+		r.Get("/bots", s.bots)
+		r.With(admin).Delete("/bots", s.unblock)
+		r.With(admin).Delete("/bots/{ip}", s.unblock)
 	})
 	r.Handle("/*", web.Handler())
 	return r

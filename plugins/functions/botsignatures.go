@@ -138,3 +138,14 @@ func (s *botSignatureSink) Flush(context.Context) error {
 }
 
 func (s *botSignatureSink) Close() error { return nil }
+
+// ClearBotSignature lifts one flag (a false positive); ip "" lifts them all.
+func ClearBotSignature(ip string) {
+	c := botSignatures()
+	if ip == "" {
+		c.Clear()
+	} else {
+		c.Del(ip)
+	}
+	c.Wait()
+}
