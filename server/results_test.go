@@ -84,7 +84,14 @@ func TestMultiResultsStream(t *testing.T) {
 	// d takes its first row, then waits in the operator until released.
 	ingest("s3", `{"k":1}`)
 	dq, _ := ts.rt.Query("d")
-	waitFor(t, 2*time.Second, "d to take its row", func() bool { return dq.Stats().In == 1 })
+	waitFor(t, 2*time.Second, "d to take its row", func() bool {
+		for _, st := range ts.rt.Streams() {
+			if st.Name == "s3" && (st.Ingested != 1 || st.QueueDepth != 0) {
+				return false
+			}
+		}
+		return dq.Stats().Queued == 0 // off every queue: inside the blocked operator
+	})
 
 	row := func(q, r string) string { return fmt.Sprintf(`row {"query":%q,"row":%s}`, q, r) }
 	gone := func(q string) string { return fmt.Sprintf(`gone {"query":%q}`, q) }
