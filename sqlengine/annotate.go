@@ -1,6 +1,7 @@
 package sqlengine
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -49,6 +50,7 @@ type options struct {
 	lateness    time.Duration
 	idle        time.Duration
 	sinks       []operators.SinkDecl
+	sinkPos     []Position // where each sink was declared
 	widget      map[string]string
 	raw         map[string][]string
 	session     *sessionOption
@@ -121,12 +123,14 @@ func readOptions(anns []*Annotation) (*options, *CompileError) {
 				return fail("%s", err)
 			}
 			o.sinks = append(o.sinks, d)
+			o.sinkPos = append(o.sinkPos, a.Pos)
 		case "PublishOn":
 			d, err := sinkDecl(map[string]string{"type": "kafka", "topic": a.Args["topic"], "key": a.Args["key"]})
 			if err != "" {
 				return fail("@PublishOn: %s", err)
 			}
 			o.sinks = append(o.sinks, d)
+			o.sinkPos = append(o.sinkPos, a.Pos)
 		case "Session":
 			so := &sessionOption{gap: 30 * time.Minute}
 			for _, k := range strings.Split(a.Args["key"], ",") {
@@ -185,4 +189,22 @@ func sinkDecl(args map[string]string) (operators.SinkDecl, string) {
 		}
 	}
 	return d, ""
+}
+
+// checkSinks builds each sink once without a connection, so that arguments
+// the sink refuses (a column the statement does not output, a bad duration)
+// are compile errors, not a degraded statement. A sink that only misses its
+// server address is fine here.
+func checkSinks(o *options, spec *operators.QuerySpec) *CompileError {
+	for i, d := range o.sinks {
+		p, _ := operators.LookupSink(d.Type)
+		s, err := p.New(operators.SinkConfig{Query: spec.Name, Args: d.Args, Env: &operators.Env{}, Columns: spec.Columns})
+		switch {
+		case err == nil:
+			_ = s.Close()
+		case !errors.Is(err, operators.ErrNotConfigured):
+			return &CompileError{Position: o.sinkPos[i], Token: "@Sink", Msg: fmt.Sprintf("sink %s: %v", d.Type, err)}
+		}
+	}
+	return nil
 }

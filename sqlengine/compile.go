@@ -120,6 +120,10 @@ func compilePiece(src string, p *piece) (*operators.QuerySpec, *CompileError) {
 	spec.Columns = pl.columns
 	spec.Plan = pl.nodes
 	spec.StateShape = pl.shape
+	if cerr := checkSinks(opts, spec); cerr != nil {
+		cerr.Statement, cerr.Name = p.index, name
+		return nil, cerr
+	}
 	spec.Build = func(c *operators.Counters) operators.Operator {
 		p, err := plan(sel, opts, spec, c)
 		if err != nil {

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	_ "sluice/plugins/functions"
+	_ "sluice/plugins/sinks/redis"
 	_ "sluice/plugins/sinks/stdout"
 	"sluice/sqlengine"
 )
@@ -124,5 +125,16 @@ func TestStateShape(t *testing.T) {
 		if shape(changed) == base {
 			t.Errorf("%s: shape should change", changed)
 		}
+	}
+}
+
+func TestSinkArgumentsAreCheckedAtCompileTime(t *testing.T) {
+	_, err := sqlengine.Compile("@Name(\"dau\")\n@Sink(type=\"redis\", mode=\"set\", key=\"dau:{date}\", member=\"device_id\")\nSELECT mid, TO_DATE(ts) AS date FROM s")
+	if err == nil || !strings.Contains(err.Error(), "line 2, column 1") || !strings.Contains(err.Error(), "device_id") {
+		t.Fatalf("got %v, want an error at the @Sink naming the unknown column", err)
+	}
+	// Only the missing --redis-url is not a compile error.
+	if _, err := sqlengine.Compile("@Sink(type=\"redis\", mode=\"set\", key=\"dau:{date}\", member=\"mid\")\nSELECT mid, TO_DATE(ts) AS date FROM s"); err != nil {
+		t.Fatal(err)
 	}
 }
