@@ -27,6 +27,9 @@ type Query struct {
 	stateSize atomic.Int64
 	control   chan func()  // runs in the statement's goroutine, between batches
 	inflight  atomic.Int64 // batches handed to the statement and not yet processed
+	// ctx is for sink writes; it ends once a stop outlasts the grace period.
+	ctx    context.Context
+	cancel context.CancelFunc
 }
 
 // Spec is the compiled statement.
@@ -130,7 +133,7 @@ func (q *Query) emit(rows []*Record) {
 	q.counters.Out.Add(uint64(len(rows)))
 	q.results.publish(rows)
 	for _, s := range q.sinks {
-		if err := s.write(rows); err != nil {
+		if err := s.write(q.ctx, rows); err != nil {
 			q.counters.Errors.Add(uint64(len(rows)))
 		}
 	}
@@ -152,11 +155,20 @@ func (q *Query) closeSinks() {
 }
 
 // stopAndWait is called once the source no longer sends to q.
+// A statement that is stopped finishes its queued batches; a sink that does
+// not take rows within the grace period gets its write cancelled (the rows
+// are dead-lettered), so a sink that is down cannot hang a delete or replace.
 func (q *Query) stopAndWait() {
 	if q.stopped.CompareAndSwap(false, true) {
 		close(q.stop)
 	}
-	<-q.done
+	select {
+	case <-q.done:
+	case <-time.After(q.rt.cfg.StopGrace):
+		q.cancel()
+		<-q.done
+	}
+	q.cancel()
 }
 
 // FlushSinks waits until every sink acknowledged what it was given.

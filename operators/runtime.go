@@ -1,6 +1,7 @@
 package operators
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sort"
@@ -15,6 +16,7 @@ type RuntimeConfig struct {
 	QueueSize    int           // batches a stream queues before ingest gets ErrBackpressure (256)
 	QueryQueue   int           // batches a statement queues before its stream waits (64)
 	TickInterval time.Duration // how often statements see the wall clock (100ms)
+	StopGrace    time.Duration // how long a stopping statement waits on a blocked sink (10s)
 	Now          func() int64  // wall clock in ms; tests may replace it
 }
 
@@ -45,6 +47,9 @@ func NewRuntime(cfg RuntimeConfig) *Runtime {
 	}
 	if cfg.TickInterval <= 0 {
 		cfg.TickInterval = 100 * time.Millisecond
+	}
+	if cfg.StopGrace <= 0 {
+		cfg.StopGrace = 10 * time.Second
 	}
 	if cfg.Now == nil {
 		cfg.Now = func() int64 { return time.Now().UnixMilli() }
@@ -311,6 +316,7 @@ func (rt *Runtime) newQueryLocked(spec *QuerySpec) *Query {
 	if spec.Target != "" {
 		q.target = rt.streamLocked(spec.Target)
 	}
+	q.ctx, q.cancel = context.WithCancel(context.Background())
 	q.op = spec.Build(&q.counters)
 	q.results = rt.results[spec.Name]
 	if q.results == nil {

@@ -165,3 +165,58 @@ func TestRingDetachesBodySlices(t *testing.T) {
 		t.Errorf("ring holds %v, want the last four", order)
 	}
 }
+
+// ctxSink blocks every write until its context ends, like a sink whose
+// system is down.
+type ctxSink struct{}
+
+func (ctxSink) Write(ctx context.Context, _ []*Record) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+func (ctxSink) Flush(context.Context) error { return nil }
+func (ctxSink) Close() error                { return nil }
+
+func TestDeleteDoesNotHangOnADownSink(t *testing.T) {
+	RegisterSink(SinkPlugin{Name: "test_down", New: func(SinkConfig) (Sink, error) { return ctxSink{}, nil }})
+	rt := NewRuntime(RuntimeConfig{StopGrace: 50 * time.Millisecond})
+	defer rt.Close()
+	dead, err := rt.Subscribe("dead", 16)
+	if err == nil {
+		t.Fatal("subscribed to a statement that does not exist")
+	}
+	if _, err := rt.Deploy(passSpec("dead", DeadLetterStream, "")); err != nil {
+		t.Fatal(err)
+	}
+	if dead, err = rt.Subscribe("dead", 16); err != nil {
+		t.Fatal(err)
+	}
+	spec := passSpec("stuck", "s", "")
+	spec.Sinks = []SinkDecl{{Type: "test_down"}}
+	if _, err := rt.Deploy(spec); err != nil {
+		t.Fatal(err)
+	}
+	if err := rt.Ingest("s", []*Record{{Raw: []byte(`{"a":1}`)}}); err != nil {
+		t.Fatal(err)
+	}
+	q, _ := rt.Query("stuck")
+	waitFor(t, "the write to block", func() bool { return q.Stats().Queued == 0 && q.inflight.Load() == 1 })
+	done := make(chan error)
+	go func() { done <- rt.Delete("stuck") }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Delete hung on a blocked sink")
+	}
+	select {
+	case r := <-dead.C:
+		if got := r.Get("row").Text(); got != `{"a":1}` || !strings.Contains(r.Get("reason").Text(), "statement stopped") {
+			t.Errorf("dead letter %s", r)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the rows the sink never took were not dead-lettered")
+	}
+}

@@ -52,11 +52,17 @@ func newSinkRunner(query string, d SinkDecl, columns []string, env *Env) *sinkRu
 	return r
 }
 
-func (r *sinkRunner) write(rows []*Record) error {
+// write hands rows to the sink. ctx ends only when the statement is being
+// stopped and the sink has not taken the rows within the grace period: they
+// go to the dead-letter stream rather than vanish.
+func (r *sinkRunner) write(ctx context.Context, rows []*Record) error {
 	if r.sink == nil {
 		return nil
 	}
-	if err := r.sink.Write(context.Background(), rows); err != nil {
+	if err := r.sink.Write(ctx, rows); err != nil {
+		if ctx.Err() != nil {
+			r.env.DeadLetter(r.query, r.decl.Type, "statement stopped before the sink accepted the rows: "+err.Error(), rows)
+		}
 		r.failures.Add(uint64(len(rows)))
 		r.mu.Lock()
 		r.lastErr = err.Error()
