@@ -121,8 +121,10 @@ func TestIngestBackpressure(t *testing.T) {
 	if got := r.header.Get("Retry-After"); got != "1" {
 		t.Fatalf("Retry-After %q, want 1", got)
 	}
-	if accepted < 2 || accepted > 4 {
-		t.Fatalf("%d batches accepted before 429, want 2 to 4", accepted)
+	// At least the one the stream's queue holds; how many the goroutines
+	// have taken on by then depends on scheduling, but never more than 4.
+	if accepted < 1 || accepted > 4 {
+		t.Fatalf("%d batches accepted before 429, want 1 to 4", accepted)
 	}
 	ts.release()
 	waitFor(t, 2*time.Second, "the stalled statement to catch up", func() bool {
