@@ -18,11 +18,12 @@ type Extractor struct {
 	schema *Schema // the last overlay schema seen
 	idx    []int   // per path: position of its first segment in schema, or -1
 	found  []bool  // scratch: slots filled from the JSON
+	hints  []int   // per slot: where its key was in the last indexed record
 }
 
 // NewExtractor extracts each path into the slot of the same index.
 func NewExtractor(paths [][]string) *Extractor {
-	x := &Extractor{paths: paths, idx: make([]int, len(paths))}
+	x := &Extractor{paths: paths, idx: make([]int, len(paths)), hints: make([]int, len(paths))}
 	for i := range x.idx {
 		x.idx[i] = -1
 	}
@@ -65,16 +66,25 @@ func (x *Extractor) Extract(r *Record, dst []Value) {
 		dst[i] = v
 	}
 	if needRaw && r.Raw != nil {
-		x.fromRaw(r.Raw, dst)
+		x.fromRaw(r.Raw, r.Index, dst)
 	}
 }
 
 // fromRaw fills the slots not found among the record's named values from
 // its JSON, in one pass that stops once every slot is filled. A field
 // repeated in the JSON takes its first value.
-func (x *Extractor) fromRaw(raw []byte, dst []Value) {
-	var s scanner
+func (x *Extractor) fromRaw(raw []byte, ix *RawIndex, dst []Value) {
 	var m member
+	if ix != nil {
+		for i, p := range x.paths {
+			if x.idx[i] >= 0 || !ix.lookup(raw, p[0], &x.hints[i], &m) {
+				continue
+			}
+			dst[i] = x.value(&m, p)
+		}
+		return
+	}
+	var s scanner
 	if s.start(raw) != nil {
 		return
 	}
@@ -108,13 +118,7 @@ func (x *Extractor) fromRaw(raw []byte, dst []Value) {
 			}
 			found[i] = true
 			missing--
-			if len(p) == 1 {
-				dst[i] = memberValue(&m)
-			} else if m.typ == jsonparser.Object {
-				dst[i] = jsonLookup(m.val, p[1:])
-			} else {
-				dst[i] = Value{}
-			}
+			dst[i] = x.value(&m, p)
 		}
 	}
 }
@@ -122,3 +126,14 @@ func (x *Extractor) fromRaw(raw []byte, dst []Value) {
 // ArrivalField names a record's arrival time (epoch ms) when the record has
 // no field of that name itself.
 const ArrivalField = "_arrival"
+
+// value is a member's value at the end of path (nested paths go inside it).
+func (x *Extractor) value(m *member, p []string) Value {
+	if len(p) == 1 {
+		return memberValue(m)
+	}
+	if m.typ == jsonparser.Object {
+		return jsonLookup(m.val, p[1:])
+	}
+	return Value{}
+}

@@ -15,10 +15,11 @@ var errBadJSON = errors.New("malformed JSON")
 
 // member is one top-level member of an object.
 type member struct {
-	key     []byte // raw key, escapes not decoded
-	escaped bool   // key contains a backslash
-	val     []byte // string values without quotes; other values as written
-	typ     jsonparser.ValueType
+	key        []byte // raw key, escapes not decoded
+	escaped    bool   // key contains a backslash
+	val        []byte // string values without quotes; other values as written
+	typ        jsonparser.ValueType
+	kOff, vOff int // where key and val start in the object
 }
 
 // scanner walks an object's members.
@@ -65,6 +66,7 @@ func (s *scanner) next(m *member) (ok bool, err error) {
 	if s.data[s.pos] != '"' {
 		return false, errBadJSON
 	}
+	m.kOff = s.pos + 1
 	key, escaped, err := s.str()
 	if err != nil {
 		return false, err
@@ -79,8 +81,10 @@ func (s *scanner) next(m *member) (ok bool, err error) {
 	if s.pos >= len(s.data) {
 		return false, errBadJSON
 	}
+	m.vOff = s.pos
 	switch c := s.data[s.pos]; {
 	case c == '"':
+		m.vOff++
 		m.val, _, err = s.str()
 		m.typ = jsonparser.String
 	case c == '{' || c == '[':

@@ -71,7 +71,7 @@ func (m *Map) project(r *Record, rest int) *Record {
 		}
 		return out
 	}
-	out.Raw = r.Raw
+	out.Raw, out.Index = r.Raw, r.Index
 	out.Schema = m.mergedSchema(r.Schema)
 	out.Values = m.values(len(out.Schema.Names), rest)[:0]
 	if r.Schema != nil {

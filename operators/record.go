@@ -44,6 +44,9 @@ type Record struct {
 	Raw     []byte  // a JSON object, or nil
 	Schema  *Schema // names of Values
 	Values  []Value
+	// Index locates Raw's top-level members; set by the stream before any
+	// statement reads the record, and carried over with Raw.
+	Index *RawIndex
 }
 
 // Get looks a field up by path (nested objects). It is the slow, general

@@ -71,6 +71,12 @@ const tailSize = 50
 
 func (s *stream) run() {
 	for batch := range s.queue {
+		// Index each event's JSON once, before any statement reads it.
+		for _, r := range batch {
+			if r.Raw != nil && r.Index == nil {
+				r.Index = IndexRaw(r.Raw)
+			}
+		}
 		s.tail.add(batch[:1])
 		s.mu.RLock()
 		for _, q := range s.subs {
