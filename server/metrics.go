@@ -25,6 +25,8 @@ var (
 		"Events behind the statement's watermark.", []string{"query"}, nil)
 	descQueryErrors = prometheus.NewDesc("sluice_query_errors_total",
 		"Rows an expression or sink failed on.", []string{"query"}, nil)
+	descQueryEvictions = prometheus.NewDesc("sluice_query_evictions_total",
+		"Keyed states (sessions) closed early to keep the statement within its state bound.", []string{"query"}, nil)
 	descQueryState = prometheus.NewDesc("sluice_query_state_size",
 		"Open keyed states (groups, windows, sessions) of the statement.", []string{"query"}, nil)
 	descSinkWrites = prometheus.NewDesc("sluice_sink_writes_total",
@@ -39,7 +41,7 @@ type runtimeCollector struct{ rt *operators.Runtime }
 
 func (c runtimeCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descStreamEvents, descStreamQueue, descQueryIn, descQueryOut,
-		descQueryLate, descQueryErrors, descQueryState, descSinkWrites, descSinkFailures} {
+		descQueryLate, descQueryErrors, descQueryEvictions, descQueryState, descSinkWrites, descSinkFailures} {
 		ch <- d
 	}
 }
@@ -56,6 +58,7 @@ func (c runtimeCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descQueryOut, prometheus.CounterValue, float64(st.Out), name)
 		ch <- prometheus.MustNewConstMetric(descQueryLate, prometheus.CounterValue, float64(st.Late), name)
 		ch <- prometheus.MustNewConstMetric(descQueryErrors, prometheus.CounterValue, float64(st.Errors), name)
+		ch <- prometheus.MustNewConstMetric(descQueryEvictions, prometheus.CounterValue, float64(st.Evictions), name)
 		ch <- prometheus.MustNewConstMetric(descQueryState, prometheus.GaugeValue, float64(st.StateSize), name)
 		for i, label := range sinkLabels(st.Sinks) {
 			ch <- prometheus.MustNewConstMetric(descSinkWrites, prometheus.CounterValue, float64(st.Sinks[i].Writes), name, label)
