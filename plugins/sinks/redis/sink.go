@@ -22,16 +22,21 @@ import (
 func init() {
 	operators.RegisterSink(operators.SinkPlugin{
 		Name: "redis",
-		Doc:  "Writes rows to Redis with SADD, PFADD, HSET, ZADD, ZINCRBY, LPUSH+LTRIM or SET, pipelined in batches.",
+		Doc:  "Writes rows to Redis with SADD, PFADD, HSET, ZADD, ZINCRBY, LPUSH+LTRIM, SET or a co-occurrence script, pipelined in batches.",
 		Args: append([]operators.ArgSpec{
-			{Name: "mode", Required: true, Doc: "set | hll | hash | zset | zincr | list | string"},
+			{Name: "mode", Required: true, Doc: "set | hll | hash | zset | zincr | list | string | cooccur"},
 			{Name: "key", Required: true, Doc: `key template over the row's columns, e.g. "dau:{date}"`},
-			{Name: "member", Doc: "set, hll, zset, zincr, list: the member, a column or template"},
+			{Name: "member", Doc: "set, hll, zset, zincr, list: the member, a column or template; cooccur: the item"},
 			{Name: "field", Doc: "hash: the field, a column or template"},
 			{Name: "value", Doc: "hash, string: the value, a column or template (default: the row as JSON)"},
-			{Name: "score", Doc: "zset, zincr: the score or increment, a numeric column or a number"},
-			{Name: "ttl", Doc: "key expiry as a Go duration, e.g. 48h; set once when the key is created (SET refreshes it)"},
-			{Name: "max_len", Doc: "list: entries kept (default 100)"},
+			{Name: "score", Doc: "zset, zincr: the score or increment, a numeric column or a number; cooccur: the event's weight"},
+			{Name: "ttl", Doc: "key expiry as a Go duration, e.g. 48h; set once when the key is created (SET refreshes it); cooccur: of the session's keys"},
+			{Name: "max_len", Doc: "list: entries kept (default 100); cooccur: recent items kept per session"},
+			{Name: "id", Doc: "cooccur: the event's id within its session, e.g. \"{session_seq}\"; an id seen before is a replay and changes nothing"},
+			{Name: "sim", Doc: `cooccur: key prefix of the similarity sorted sets (default "sim:")`},
+			{Name: "rec", Doc: `cooccur: key template of the list that receives the items most similar to each event's item, e.g. "rec:{user_id}"`},
+			{Name: "rec_top", Doc: "cooccur: how many similar items each event pushes onto rec (default 5)"},
+			{Name: "rec_len", Doc: "cooccur: entries kept in rec (default 20)"},
 		}, buffer.Args...),
 		New: New,
 	})
@@ -104,17 +109,18 @@ func (s *Sink) Stats() buffer.Stats { return s.buf.Stats() }
 
 // modes lists each mode's required and optional arguments besides key.
 var modes = map[string]struct{ required, optional []string }{
-	"set":    {required: []string{"member"}, optional: []string{"ttl"}},
-	"hll":    {required: []string{"member"}, optional: []string{"ttl"}},
-	"hash":   {required: []string{"field"}, optional: []string{"value", "ttl"}},
-	"zset":   {required: []string{"member", "score"}, optional: []string{"ttl"}},
-	"zincr":  {required: []string{"member", "score"}, optional: []string{"ttl"}},
-	"list":   {required: []string{"member"}, optional: []string{"max_len", "ttl"}},
-	"string": {optional: []string{"value", "ttl"}},
+	"set":     {required: []string{"member"}, optional: []string{"ttl"}},
+	"hll":     {required: []string{"member"}, optional: []string{"ttl"}},
+	"hash":    {required: []string{"field"}, optional: []string{"value", "ttl"}},
+	"zset":    {required: []string{"member", "score"}, optional: []string{"ttl"}},
+	"zincr":   {required: []string{"member", "score"}, optional: []string{"ttl"}},
+	"list":    {required: []string{"member"}, optional: []string{"max_len", "ttl"}},
+	"string":  {optional: []string{"value", "ttl"}},
+	"cooccur": {required: []string{"member", "score", "id"}, optional: []string{"max_len", "ttl", "sim", "rec", "rec_top", "rec_len"}},
 }
 
 // modeArgs are the arguments that only some modes use.
-var modeArgs = []string{"member", "field", "value", "score", "ttl", "max_len"}
+var modeArgs = []string{"member", "field", "value", "score", "ttl", "max_len", "id", "sim", "rec", "rec_top", "rec_len"}
 
 var bufferArgs = func() []string {
 	var names []string
@@ -130,7 +136,7 @@ func newWriter(args map[string]string, columns []string) (*writer, error) {
 	name := args["mode"]
 	m, ok := modes[name]
 	if !ok {
-		return nil, fmt.Errorf("mode=%q: want one of set, hll, hash, zset, zincr, list, string", name)
+		return nil, fmt.Errorf("mode=%q: want one of set, hll, hash, zset, zincr, list, string, cooccur", name)
 	}
 	names := make([]string, 0, len(args))
 	for a := range args {
@@ -184,6 +190,11 @@ func newWriter(args map[string]string, columns []string) (*writer, error) {
 			return nil, fmt.Errorf("max_len=%q: want a positive whole number", s)
 		}
 		w.maxLen = n
+	}
+	if name == "cooccur" {
+		if w.co, err = newCooccur(args, columns); err != nil {
+			return nil, err
+		}
 	}
 	return w, nil
 }

@@ -338,7 +338,7 @@ func TestConfigErrors(t *testing.T) {
 		env     *operators.Env
 		want    string
 	}{
-		{args: map[string]string{"mode": "sets", "key": "k"}, want: `redis sink: mode="sets": want one of set, hll, hash, zset, zincr, list, string`},
+		{args: map[string]string{"mode": "sets", "key": "k"}, want: `redis sink: mode="sets": want one of set, hll, hash, zset, zincr, list, string, cooccur`},
 		{args: map[string]string{"mode": "set", "key": "k"}, want: `redis sink: mode set needs argument member`},
 		{args: map[string]string{"mode": "zset", "key": "k", "member": "m"}, want: `redis sink: mode zset needs argument score`},
 		{args: map[string]string{"mode": "set", "member": "m"}, want: `redis sink: mode set needs argument key`},

@@ -26,6 +26,7 @@ type writer struct {
 	hasConstScore                    bool
 	ttl                              time.Duration
 	maxLen                           int64
+	co                               *cooccur // mode cooccur
 
 	scratch  []byte
 	lastKey  string
@@ -43,6 +44,11 @@ type span struct {
 // reader sees a member removed and not yet pushed back.
 func (w *writer) send(ctx context.Context, rows []*operators.Record) (buffer.Result, error) {
 	var res buffer.Result
+	if w.co != nil {
+		if err := w.co.load(ctx, w.client); err != nil {
+			return res, err
+		}
+	}
 	var pipe goredis.Pipeliner
 	if w.mode == "list" {
 		pipe = w.client.TxPipeline()
@@ -74,7 +80,14 @@ func (w *writer) send(ctx context.Context, rows []*operators.Record) (buffer.Res
 			if cerr == nil || cerr == goredis.Nil {
 				continue
 			}
-			reason := fmt.Sprintf("redis %s %v: %v", strings.ToUpper(c.Name()), c.Args()[1], cerr)
+			arg := c.Args()[1]
+			if w.co != nil {
+				arg = c.Args()[3] // the session key, not the script's digest
+			}
+			reason := fmt.Sprintf("redis %s %v: %v", strings.ToUpper(c.Name()), arg, cerr)
+			if goredis.HasErrorPrefix(cerr, "NOSCRIPT") {
+				w.co.loaded = false // Redis restarted and lost its script cache
+			}
 			if retryable(cerr) {
 				res.Retry = append(res.Retry, sp.row)
 				res.RetryReason = reason
@@ -147,6 +160,8 @@ func (w *writer) queue(ctx context.Context, p goredis.Pipeliner, r *operators.Re
 		}
 		p.Set(ctx, key, v, w.ttl)
 		return nil
+	case "cooccur":
+		return w.co.queue(ctx, p, w, key, r) // the script sets its own TTLs
 	}
 	if w.ttl > 0 {
 		if _, done := w.expiring[key]; !done {
@@ -241,9 +256,10 @@ func (w *writer) scoreOf(r *operators.Record) (float64, error) {
 }
 
 // retryable reports whether Redis refused a command for a passing reason
-// (loading, busy, out of memory, failover) rather than because of the row.
+// (loading, busy, out of memory, failover, a script cache lost in a
+// restart) rather than because of the row.
 func retryable(err error) bool {
-	for _, p := range []string{"LOADING", "BUSY", "TRYAGAIN", "OOM", "READONLY", "MASTERDOWN", "CLUSTERDOWN", "NOREPLICAS", "max number of clients"} {
+	for _, p := range []string{"LOADING", "BUSY", "TRYAGAIN", "OOM", "READONLY", "MASTERDOWN", "CLUSTERDOWN", "NOREPLICAS", "NOSCRIPT", "max number of clients"} {
 		if goredis.HasErrorPrefix(err, p) {
 			return true
 		}
