@@ -79,12 +79,15 @@ func (c *serveConfig) newStreaming(rt *operators.Runtime, log *slog.Logger) (*st
 	if err != nil {
 		return nil, err
 	}
-	commit := time.Duration(0) // the source's own commits: at-least-once
-	if store != nil {
-		commit = -1 // only checkpoints commit
+	// Checkpointed, only checkpoints commit, and partitions are merged by
+	// timestamp so that a replay interleaves them as the first run did;
+	// otherwise sources commit on their own: at-least-once.
+	commit, checkpointed := time.Duration(0), store != nil
+	if checkpointed {
+		commit = -1
 	}
 	st := &streaming{log: log, store: store, manager: kafka.NewManager(kafka.Config{
-		Brokers: rt.Env().KafkaBrokers, Node: c.node, CommitInterval: commit, Logger: log,
+		Brokers: rt.Env().KafkaBrokers, Node: c.node, CommitInterval: commit, Align: checkpointed, Logger: log,
 	}, rt)}
 	if store != nil {
 		st.cp, err = checkpoint.New(checkpoint.Config{Store: store, Node: c.node, Interval: c.checkpointInterval, Logger: log}, rt, st.manager)

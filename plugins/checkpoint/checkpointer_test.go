@@ -52,7 +52,7 @@ func startNode(t *testing.T, c *kafkatest.Cluster, store Store) *node {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := kafka.NewManager(kafka.Config{Brokers: c.Brokers, Node: "n1", CommitInterval: -1, Logger: quiet()}, rt)
+	m := kafka.NewManager(kafka.Config{Brokers: c.Brokers, Node: "n1", CommitInterval: -1, Align: true, Logger: quiet()}, rt)
 	cp, err := New(Config{Store: store, Node: "n1", Interval: time.Hour, Logger: quiet()}, rt, m)
 	if err != nil {
 		t.Fatal(err)

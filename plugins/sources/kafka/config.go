@@ -52,9 +52,18 @@ type Config struct {
 	// crash leaves them until their session times out) are removed, so the
 	// group rebalances at once rather than waiting for them. Empty: the
 	// client id is kafka-go's default and nothing is removed.
-	Node   string
-	run    string
-	Logger *slog.Logger
+	Node string
+	run  string
+	// Align hands the partitions on merged by message timestamp rather
+	// than as their fetches return (see aligner): a restart reading a
+	// backlog then does not let one partition run ahead of the others.
+	// A checkpointer wants it, so that a replay interleaves the partitions
+	// as closely as possible to how the first run did.
+	Align bool
+	// AlignWait is the longest a partition with no message holds the
+	// others back (2s).
+	AlignWait time.Duration
+	Logger    *slog.Logger
 }
 
 func (c *Config) normalize() error {
@@ -85,6 +94,9 @@ func (c *Config) normalize() error {
 	}
 	if c.CommitInterval == 0 {
 		c.CommitInterval = time.Second
+	}
+	if c.AlignWait <= 0 {
+		c.AlignWait = 2 * time.Second
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

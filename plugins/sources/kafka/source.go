@@ -42,6 +42,7 @@ type Source struct {
 	r      *kafkago.Reader
 	dec    decoder
 	gate   *gate
+	align  *aligner // nil unless Config.Align
 
 	cancel context.CancelFunc
 	done   sync.WaitGroup
@@ -73,9 +74,22 @@ func Open(cfg Config, target Ingester) (*Source, error) {
 			return nil, err
 		}
 	}
+	var parts []int
+	if cfg.Align {
+		var err error
+		if parts, err = topicPartitions(cfg.Brokers, cfg.Topic); err != nil {
+			return nil, err
+		}
+	}
 	start := kafkago.FirstOffset
 	if cfg.Start == StartLatest {
 		start = kafkago.LastOffset
+	}
+	// Aligned, a partition's fetch is smaller: what one fetch brings in
+	// while another partition's is outstanding has to be held.
+	maxBytes := 8 << 20
+	if cfg.Align {
+		maxBytes = 1 << 20
 	}
 	r := kafkago.NewReader(kafkago.ReaderConfig{
 		Brokers:          cfg.Brokers,
@@ -84,7 +98,7 @@ func Open(cfg Config, target Ingester) (*Source, error) {
 		StartOffset:      start,
 		CommitInterval:   0, // commits happen only when Commit is called, synchronously
 		QueueCapacity:    4 * cfg.BatchSize,
-		MaxBytes:         8 << 20,
+		MaxBytes:         maxBytes,
 		MaxWait:          500 * time.Millisecond,
 		ReadLagInterval:  -1,
 		JoinGroupBackoff: 500 * time.Millisecond,
@@ -101,6 +115,9 @@ func Open(cfg Config, target Ingester) (*Source, error) {
 	}
 	maps.Copy(s.next, cfg.Resume)
 	maps.Copy(s.committed, cfg.Resume)
+	if cfg.Align {
+		s.align = newAligner(parts, cfg.Resume, cfg.AlignWait, 50*cfg.BatchSize, time.Now())
+	}
 	s.done.Add(1)
 	go s.run(ctx)
 	if cfg.CommitInterval > 0 {
@@ -116,9 +133,14 @@ func (s *Source) Config() Config { return s.cfg }
 func (s *Source) run(ctx context.Context) {
 	defer s.done.Done()
 	buf := make([]kafkago.Message, 0, s.cfg.BatchSize)
+	var aligned []kafkago.Message
+	if s.align != nil {
+		aligned = make([]kafkago.Message, 0, s.cfg.BatchSize)
+	}
 	backoff := newBackoff(5 * time.Second)
+	var first time.Duration // how long to wait for a message; 0: until one comes
 	for {
-		msgs, err := s.fetch(ctx, buf[:0])
+		msgs, err := s.fetch(ctx, buf[:0], first)
 		if ctx.Err() != nil {
 			return
 		}
@@ -130,6 +152,23 @@ func (s *Source) run(ctx context.Context) {
 			continue
 		}
 		backoff.reset()
+		if s.align != nil {
+			now := time.Now()
+			s.align.add(msgs, now)
+			var blocked bool
+			msgs, blocked = s.align.release(now, aligned[:0], s.cfg.BatchSize)
+			switch {
+			case s.align.held == 0:
+				first = 0
+			case blocked:
+				first = s.align.wait // then a silent partition stops blocking
+			default:
+				first = time.Nanosecond // more to release now
+			}
+			if len(msgs) == 0 {
+				continue
+			}
+		}
 		if s.gate.enter(ctx) != nil {
 			return
 		}
@@ -141,11 +180,20 @@ func (s *Source) run(ctx context.Context) {
 	}
 }
 
-// fetch waits for one message, then takes more until the batch is full or
-// BatchWait has passed.
-func (s *Source) fetch(ctx context.Context, buf []kafkago.Message) ([]kafkago.Message, error) {
-	m, err := s.r.FetchMessage(ctx)
+// fetch waits for one message (no longer than first, if positive), then
+// takes more until the batch is full or BatchWait has passed.
+func (s *Source) fetch(ctx context.Context, buf []kafkago.Message, first time.Duration) ([]kafkago.Message, error) {
+	fctx := ctx
+	if first > 0 {
+		var cancel context.CancelFunc
+		fctx, cancel = context.WithTimeout(ctx, first)
+		defer cancel()
+	}
+	m, err := s.r.FetchMessage(fctx)
 	if err != nil {
+		if ctx.Err() == nil && fctx.Err() != nil {
+			return buf, nil // nothing within first
+		}
 		return buf, err
 	}
 	buf = append(buf, m)

@@ -1,0 +1,141 @@
+package kafka
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	kafkago "github.com/segmentio/kafka-go"
+)
+
+// aligner makes a source hand on its partitions merged by message
+// timestamp. kafka-go's reader interleaves partitions as their fetches
+// return, so when a topic is read from a backlog (a restart, a replay
+// after a crash) one partition can run minutes of event time ahead of
+// another: events of the lagging partition then fall behind a statement's
+// watermark, and a replay that interleaves differently computes different
+// windows. The aligner holds fetched messages per partition and lets the
+// earliest head go only while every other partition that may still hold
+// earlier messages has a head too. A partition holds the others back while
+// it is known to have more (its fetched offset is below the high
+// watermark its last fetch reported) or has not been heard from since the
+// source opened, but never for longer than wait without a message from it;
+// and never once max messages are held.
+type aligner struct {
+	wait time.Duration
+	max  int
+
+	parts map[int]*partQueue
+	held  int
+}
+
+type partQueue struct {
+	msgs     []kafkago.Message
+	fetched  int64 // offset after the last message taken in; -1: none yet
+	hw       int64 // the partition's high watermark at the last fetch
+	lastSeen time.Time
+}
+
+// newAligner starts with the topic's partitions (those known at open) as
+// unheard of, and resume positions where there are some.
+func newAligner(partitions []int, resume map[int]int64, wait time.Duration, max int, now time.Time) *aligner {
+	a := &aligner{wait: wait, max: max, parts: map[int]*partQueue{}}
+	for _, p := range partitions {
+		a.parts[p] = &partQueue{fetched: -1, hw: 0, lastSeen: now}
+	}
+	for p, off := range resume {
+		if q := a.part(p, now); off > q.fetched {
+			q.fetched = off
+		}
+	}
+	return a
+}
+
+func (a *aligner) part(p int, now time.Time) *partQueue {
+	q := a.parts[p]
+	if q == nil {
+		q = &partQueue{fetched: -1, lastSeen: now}
+		a.parts[p] = q
+	}
+	return q
+}
+
+// add takes fetched messages in, dropping those already taken (a
+// rebalance restarts a partition at its committed offset).
+func (a *aligner) add(msgs []kafkago.Message, now time.Time) {
+	for _, m := range msgs {
+		q := a.part(m.Partition, now)
+		q.lastSeen = now
+		q.hw = max(q.hw, m.HighWaterMark)
+		if m.Offset < q.fetched {
+			continue
+		}
+		q.fetched = m.Offset + 1
+		q.msgs = append(q.msgs, m)
+		a.held++
+	}
+}
+
+// blocking reports whether an empty partition may still deliver messages
+// earlier than what the others hold.
+func (a *aligner) blocking(q *partQueue, now time.Time) bool {
+	if len(q.msgs) > 0 || now.Sub(q.lastSeen) >= a.wait {
+		return false
+	}
+	return q.fetched < 0 || q.fetched < q.hw
+}
+
+// release appends up to n messages in timestamp order (then partition,
+// then offset) to out. blocked says that messages are held waiting for a
+// partition.
+func (a *aligner) release(now time.Time, out []kafkago.Message, n int) (_ []kafkago.Message, blocked bool) {
+	for len(out) < n && a.held > 0 {
+		var next *partQueue
+		var nextPart int
+		for p, q := range a.parts {
+			if len(q.msgs) == 0 {
+				if a.held <= a.max && a.blocking(q, now) {
+					return out, true
+				}
+				continue
+			}
+			if next == nil || earlier(&q.msgs[0], p, &next.msgs[0], nextPart) {
+				next, nextPart = q, p
+			}
+		}
+		out = append(out, next.msgs[0])
+		next.msgs[0] = kafkago.Message{}
+		next.msgs = next.msgs[1:]
+		a.held--
+	}
+	return out, false
+}
+
+func earlier(m *kafkago.Message, p int, o *kafkago.Message, op int) bool {
+	if !m.Time.Equal(o.Time) {
+		return m.Time.Before(o.Time)
+	}
+	if p != op {
+		return p < op
+	}
+	return m.Offset < o.Offset
+}
+
+// topicPartitions lists a topic's partitions.
+func topicPartitions(brokers []string, topic string) ([]int, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cl := &kafkago.Client{Addr: kafkago.TCP(brokers...)}
+	md, err := cl.Metadata(ctx, &kafkago.MetadataRequest{Topics: []string{topic}})
+	if err != nil {
+		return nil, fmt.Errorf("kafka metadata of topic %q: %w", topic, err)
+	}
+	if len(md.Topics) != 1 || md.Topics[0].Error != nil {
+		return nil, fmt.Errorf("kafka topic %q: %w", topic, topicErr(md))
+	}
+	parts := make([]int, len(md.Topics[0].Partitions))
+	for i, p := range md.Topics[0].Partitions {
+		parts[i] = p.ID
+	}
+	return parts, nil
+}

@@ -1,0 +1,85 @@
+package kafka
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	kafkago "github.com/segmentio/kafka-go"
+
+	"sluice/plugins/sources/kafka/kafkatest"
+)
+
+// TestAlignMergesPartitionsByTimestamp reads a backlog of three
+// partitions whose timestamps interleave: an aligned source hands every
+// message on in timestamp order, however the fetches interleave.
+func TestAlignMergesPartitionsByTimestamp(t *testing.T) {
+	c := kafkatest.Start(t, kafkatest.Topic("events", 3))
+	const perPartition = 3000
+	base := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	for p := range 3 {
+		msgs := make([]kafkatest.Message, perPartition)
+		for i := range msgs {
+			ts := 3*i + p // partition p holds the times ≡ p (mod 3)
+			msgs[i] = kafkatest.Message{Partition: p, Value: fmt.Appendf(nil, `{"t":%d}`, ts), Time: base.Add(time.Duration(ts) * time.Millisecond)}
+		}
+		for i := 0; i < len(msgs); i += 1000 {
+			c.Produce(t, "events", msgs[i:i+1000]...)
+		}
+	}
+	tg := newTarget()
+	open(t, Config{Brokers: c.Brokers, Topic: "events", Group: "g", Stream: "ev", CommitInterval: -1, Align: true}, tg)
+	waitFor(t, "every message", func() bool { return tg.count("ev") == 3*perPartition })
+	for i, r := range tg.records("ev") {
+		if got := r.Get("t").I; got != int64(i) {
+			t.Fatalf("message %d handed on has t=%d: partitions were not merged by timestamp", i, got)
+		}
+	}
+}
+
+func TestAlignerRelease(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	msg := func(p int, off int64, ts, hw int64) kafkago.Message {
+		return kafkago.Message{Partition: p, Offset: off, Time: time.UnixMilli(ts), HighWaterMark: hw}
+	}
+	offsets := func(msgs []kafkago.Message) string {
+		s := ""
+		for _, m := range msgs {
+			s += fmt.Sprintf("%d/%d ", m.Partition, m.Offset)
+		}
+		return s
+	}
+	tests := []struct {
+		name        string
+		resume      map[int]int64
+		add         []kafkago.Message
+		at          time.Duration // after t0
+		want        string
+		wantBlocked bool
+	}{
+		{"partition 1 not heard from yet holds partition 0", nil, []kafkago.Message{msg(0, 0, 10, 5)}, 0, "", true},
+		{"until it has been silent for the wait", nil, []kafkago.Message{msg(0, 0, 10, 5)}, 2 * time.Second, "0/0 ", false},
+		{"merged by time, then partition", nil, []kafkago.Message{msg(0, 0, 10, 2), msg(0, 1, 30, 2), msg(1, 0, 10, 2), msg(1, 1, 20, 2)}, 0, "0/0 1/0 1/1 0/1 ", false},
+		{"a partition with more to fetch holds the others", nil, []kafkago.Message{msg(0, 0, 10, 5), msg(1, 0, 20, 2), msg(1, 1, 30, 2)}, 0, "0/0 ", true},
+		{"a caught-up partition does not", nil, []kafkago.Message{msg(0, 0, 10, 1), msg(1, 0, 20, 2), msg(1, 1, 30, 2)}, 0, "0/0 1/0 1/1 ", false},
+		{"messages before the resume positions are dropped", map[int]int64{0: 4}, []kafkago.Message{msg(0, 3, 10, 9), msg(0, 4, 10, 9), msg(1, 7, 5, 8)}, 0, "1/7 0/4 ", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := newAligner([]int{0, 1}, tt.resume, 2*time.Second, 100, t0)
+			a.add(tt.add, t0)
+			got, blocked := a.release(t0.Add(tt.at), nil, 10)
+			if offsets(got) != tt.want || blocked != tt.wantBlocked {
+				t.Errorf("released %q blocked %v; want %q blocked %v", offsets(got), blocked, tt.want, tt.wantBlocked)
+			}
+		})
+	}
+	t.Run("past max held, nothing waits", func(t *testing.T) {
+		a := newAligner([]int{0, 1}, nil, time.Hour, 2, t0)
+		a.add([]kafkago.Message{msg(0, 0, 1, 9), msg(0, 1, 2, 9), msg(0, 2, 3, 9)}, t0)
+		got, _ := a.release(t0, nil, 10)
+		if offsets(got) != "0/0 " {
+			t.Errorf("released %q, want only what brings the held count back to the max", offsets(got))
+		}
+	})
+}
