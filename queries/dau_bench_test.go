@@ -1,0 +1,124 @@
+package queries_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"io/fs"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"sluice/operators"
+	"sluice/plugins/sinks/elasticsearch/estest"
+	"sluice/plugins/sinks/redis/redistest"
+	"sluice/plugins/sources/generator"
+	"sluice/queries"
+	"sluice/sqlengine"
+)
+
+// BenchmarkDAUSinks runs what DAU needs of the shipped pipeline (collector,
+// enrichment, sessionizer, DAU): without sinks, with SADD to a
+// redis-server, and with Elasticsearch too, all on this machine. It reports input events per second end to end, every sink write
+// acknowledged, and the rows each sink wrote per second.
+func BenchmarkDAUSinks(b *testing.B) {
+	b.Run("embedded", func(b *testing.B) { benchmarkDAU(b, &operators.Env{}) })
+	b.Run("redis", func(b *testing.B) {
+		benchmarkDAU(b, &operators.Env{RedisURL: redistest.Start(b)})
+	})
+	b.Run("redis+es", func(b *testing.B) {
+		benchmarkDAU(b, &operators.Env{RedisURL: redistest.Start(b), ESURL: estest.New(b).URL()})
+	})
+	// The stand-in's checks cost far more than the sink; this endpoint
+	// only reads each _bulk request and answers success, to show what the
+	// sink itself costs the pipeline.
+	b.Run("redis+es-discard", func(b *testing.B) {
+		es := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.Copy(io.Discard, r.Body)
+			w.Header().Set("X-Elastic-Product", "Elasticsearch")
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = io.WriteString(w, `{"took":1,"errors":false,"items":[]}`)
+		}))
+		b.Cleanup(es.Close)
+		benchmarkDAU(b, &operators.Env{RedisURL: redistest.Start(b), ESURL: es.URL})
+	})
+}
+
+func benchmarkDAU(b *testing.B, env *operators.Env) {
+	rt := operators.NewRuntime(operators.RuntimeConfig{Env: env, QueueSize: 1024})
+	defer rt.Close()
+	for _, f := range []string{"01_collector.sql", "03_enrichment.sql", "04_sessionizer.sql", "07_dau.sql"} {
+		src, _ := fs.ReadFile(queries.Files, f)
+		specs, err := sqlengine.Compile(string(src))
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, s := range specs {
+			if _, err := rt.Deploy(s); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	cfg := generator.DefaultConfig()
+	cfg.Users = 100_000
+	cfg.AbuseRate = 0
+	cfg.Start = time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC) // away from midnight's half hour
+	cfg.Count = b.N
+	g, err := generator.New(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var batches [][]*operators.Record
+	for {
+		batch := make([]*operators.Record, 0, 1000)
+		for len(batch) < cap(batch) {
+			raw, ok := g.AppendNext(nil)
+			if !ok {
+				break
+			}
+			batch = append(batch, &operators.Record{Raw: raw[:len(raw)-1]})
+		}
+		if len(batch) > 0 {
+			batches = append(batches, batch)
+		}
+		if len(batch) < cap(batch) {
+			break
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for _, batch := range batches {
+		for {
+			err := rt.Ingest("events", batch)
+			if err == nil {
+				break
+			}
+			if !errors.Is(err, operators.ErrBackpressure) {
+				b.Fatal(err)
+			}
+			time.Sleep(100 * time.Microsecond)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	if err := rt.Drain(ctx); err != nil {
+		b.Fatal(err)
+	}
+	q, _ := rt.Query("dau")
+	if err := q.FlushSinks(ctx); err != nil {
+		b.Fatal(err)
+	}
+	b.StopTimer()
+	secs := b.Elapsed().Seconds()
+	b.ReportMetric(float64(b.N)/secs, "events/s")
+	for _, st := range q.Stats().Sinks {
+		if st.State != "ok" {
+			continue
+		}
+		if st.Counters["dead_lettered"] != 0 {
+			b.Fatalf("%s sink dead-lettered rows: %v", st.Type, st.Counters)
+		}
+		b.ReportMetric(float64(st.Counters["acked"])/secs, st.Type+"_rows/s")
+	}
+}
