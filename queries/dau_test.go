@@ -198,7 +198,7 @@ func normalizeJSON(t *testing.T, v any) string {
 
 // esTarget is where the DAU documents go: the estest stand-in, or a real
 // cluster when SLUICE_TEST_ES_URL is set. On a real cluster the shipped
-// statement's index pattern gets a prefix unique to the test, and the
+// statements' index patterns get a prefix unique to the test, and the
 // indices are deleted afterwards. Reads go through the HTTP API either way.
 type esTarget struct {
 	url    string
@@ -223,12 +223,12 @@ func newESTarget(t *testing.T) *esTarget {
 	return e
 }
 
-// edit prefixes the index of 07_dau.sql on a real cluster.
+// edit prefixes every shipped index pattern on a real cluster.
 func (e *esTarget) edit(sql string) string {
 	if e.prefix == "" {
 		return sql
 	}
-	return strings.ReplaceAll(sql, `index="dau-`, `index="`+e.prefix+`dau-`)
+	return strings.ReplaceAll(sql, `index="`, `index="`+e.prefix)
 }
 
 func (e *esTarget) search(t *testing.T, index, body string) map[string]any {
