@@ -85,6 +85,7 @@ type cooccur struct {
 	sim    string
 	recTop int64
 	recLen int64
+	score  string // the score argument as written, for errors
 
 	loaded bool // the script is in Redis's script cache
 	keys   []string
@@ -92,7 +93,7 @@ type cooccur struct {
 }
 
 func newCooccur(args map[string]string, columns []string) (*cooccur, error) {
-	c := &cooccur{sim: "sim:", recTop: 5, recLen: 20}
+	c := &cooccur{sim: "sim:", recTop: 5, recLen: 20, score: args["score"]}
 	var err error
 	if c.id, err = template(args, "id", rowtemplate.Field, columns); err != nil {
 		return nil, err
@@ -151,7 +152,7 @@ func (c *cooccur) queue(ctx context.Context, p goredis.Pipeliner, w *writer, key
 		return err
 	}
 	if math.IsNaN(weight) || math.IsInf(weight, 0) {
-		return fmt.Errorf("score %q: %v is not a finite number", w.score, weight)
+		return fmt.Errorf("score %q: %v is not a finite number", c.score, weight)
 	}
 	c.keys = append(c.keys[:0], key, key+":seen")
 	if c.rec != nil {
