@@ -134,8 +134,18 @@ func (a *Aggregate) Snapshot() ([]byte, error) {
 	w.uint(snapshotVersion)
 	w.watermark(a.time)
 	w.int(a.arrival)
-	w.uint(uint64(len(a.windows)))
-	for start, win := range a.windows {
+	if err := a.snapshotWindows(w, a.windows); err != nil {
+		return nil, err
+	}
+	if err := a.snapshotWindows(w, a.kept); err != nil {
+		return nil, err
+	}
+	return w.b, nil
+}
+
+func (a *Aggregate) snapshotWindows(w *stateWriter, windows map[int64]*window) error {
+	w.uint(uint64(len(windows)))
+	for start, win := range windows {
 		w.int(start)
 		w.uint(uint64(len(win.groups)))
 		for _, g := range win.groups {
@@ -144,11 +154,11 @@ func (a *Aggregate) Snapshot() ([]byte, error) {
 				w.value(k)
 			}
 			if err := w.aggs(g.aggs); err != nil {
-				return nil, err
+				return err
 			}
 		}
 	}
-	return w.b, nil
+	return nil
 }
 
 // Restore replaces the state with a snapshot of the same statement.
@@ -159,34 +169,43 @@ func (a *Aggregate) Restore(b []byte) error {
 	t := newWatermark(a.Lateness, a.Idle)
 	r.watermark(&t)
 	arrival := r.int()
-	windows := map[int64]*window{}
 	groups := 0
+	windows, err := a.restoreWindows(r, &groups, false)
+	if err != nil {
+		return err
+	}
+	kept, err := a.restoreWindows(r, &groups, true)
+	if err != nil {
+		return err
+	}
+	if r.err != nil {
+		return fmt.Errorf("restore aggregate: %w", r.err)
+	}
+	a.windows, a.kept, a.time, a.arrival, a.groups = windows, kept, t, arrival, groups
+	return nil
+}
+
+func (a *Aggregate) restoreWindows(r *stateReader, groups *int, emitted bool) (map[int64]*window, error) {
+	windows := map[int64]*window{}
 	for n := r.uint(); n > 0 && r.err == nil; n-- {
-		win := &window{start: r.int(), groups: map[string]*group{}}
+		win := &window{start: r.int(), groups: map[string]*group{}, emitted: emitted}
 		for m := r.uint(); m > 0 && r.err == nil; m-- {
 			// Room for the aggregators too: later groups of this window
 			// are carved from the same chunk.
 			g := win.alloc(len(a.Keys), len(a.Aggs))
 			g.set = int(r.uint())
 			if g.set >= len(a.sets) {
-				return errors.New("state: grouping set out of range")
+				return nil, errors.New("state: grouping set out of range")
 			}
 			copy(g.keys, r.values(len(a.Keys)))
 			copy(g.aggs, r.aggs(a.Aggs))
 			g.key = string(appendSetKey(nil, g.set, g.keys, a.sets[g.set]))
 			win.groups[g.key] = g
-			groups++
-			if a.Kind == NoWindow {
-				g.dirty = false
-			}
+			*groups++
 		}
 		windows[win.start] = win
 	}
-	if r.err != nil {
-		return fmt.Errorf("restore aggregate: %w", r.err)
-	}
-	a.windows, a.time, a.arrival, a.groups = windows, t, arrival, groups
-	return nil
+	return windows, nil
 }
 
 // Snapshot saves the open sessions and the watermark.

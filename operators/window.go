@@ -54,9 +54,15 @@ type Aggregate struct {
 	Order     []OrderKey
 	Limit     int // 0: no limit
 	MaxGroups int // open groups across windows; more are refused and counted as errors
-	Counters  *Counters
+	// LateFor, when positive, keeps an emitted window this long (ms) after
+	// its end: a late event then updates it and its changed rows are
+	// emitted again with the same _key. Zero drops late events.
+	LateFor  int64
+	Counters *Counters
 
 	windows map[int64]*window
+	kept    map[int64]*window // emitted windows still taking late updates
+	late    []*window         // kept windows a late event changed in this batch
 	time    watermark
 	arrival int64 // latest arrival seen, stamped on output rows
 	groups  int
@@ -70,8 +76,10 @@ type Aggregate struct {
 }
 
 type window struct {
-	start  int64
-	groups map[string]*group
+	start   int64
+	groups  map[string]*group
+	emitted bool // closed and emitted; kept for late updates
+	updated bool // in Aggregate.late
 
 	// Groups are carved from chunks, a window's state is freed at once.
 	chunk     int
@@ -116,6 +124,7 @@ func (a *Aggregate) init() {
 		return
 	}
 	a.windows = map[int64]*window{}
+	a.kept = map[int64]*window{}
 	a.time = newWatermark(a.Lateness, a.Idle)
 	a.row = make([]Value, a.Extract.Len())
 	a.kv = make([]Value, len(a.Keys))
@@ -183,23 +192,26 @@ func (a *Aggregate) Process(batch []*Record, emit Emit) {
 		}
 		switch a.Kind {
 		case NoWindow:
-			a.add(0)
+			a.add(a.window(0))
 		case Tumble:
 			s := floorTo(ts, a.Size)
 			if a.time.closed(s + a.Size) {
 				a.Counters.Late.Add(1)
+				a.addLate(s)
 				continue
 			}
-			a.add(s)
+			a.add(a.window(s))
 		case Hop:
-			added := false
+			late := true
 			for s := floorTo(ts, a.Slide); s > ts-a.Size; s -= a.Slide {
 				if !a.time.closed(s + a.Size) {
-					a.add(s)
-					added = true
+					a.add(a.window(s))
+					late = false
+				} else {
+					a.addLate(s)
 				}
 			}
-			if !added {
+			if late {
 				a.Counters.Late.Add(1)
 				continue
 			}
@@ -210,18 +222,65 @@ func (a *Aggregate) Process(batch []*Record, emit Emit) {
 		a.emitDirty(emit)
 		return
 	}
+	a.emitLate(emit)
 	if wm, moved := a.time.afterBatch(); moved {
 		a.close(wm, emit)
 	}
 }
 
-// add folds the current event into its group of every grouping set.
-func (a *Aggregate) add(start int64) {
+// window returns the open window starting at start, opening it if new.
+func (a *Aggregate) window(start int64) *window {
 	w := a.windows[start]
 	if w == nil {
 		w = &window{start: start, groups: map[string]*group{}}
 		a.windows[start] = w
 	}
+	return w
+}
+
+// addLate folds a late event into its emitted window, if that window is
+// still kept for updates.
+func (a *Aggregate) addLate(start int64) {
+	if a.LateFor <= 0 || a.time.closed(start+a.Size+a.LateFor) {
+		return
+	}
+	w := a.kept[start]
+	if w == nil {
+		w = &window{start: start, groups: map[string]*group{}, emitted: true}
+		a.kept[start] = w
+	}
+	if !w.updated {
+		w.updated = true
+		a.late = append(a.late, w)
+	}
+	a.add(w)
+}
+
+// emitLate emits the rows late events changed: the changed groups, or with
+// ORDER BY/LIMIT the window's whole top-N again.
+func (a *Aggregate) emitLate(emit Emit) {
+	if len(a.late) == 0 {
+		return
+	}
+	slices.SortFunc(a.late, func(x, y *window) int { return cmpOrdered(x.start, y.start) })
+	for _, w := range a.late {
+		var groups []*group
+		for _, g := range w.groups {
+			if g.dirty || len(a.Order) > 0 || a.Limit > 0 {
+				groups = append(groups, g)
+			}
+			g.dirty = false
+		}
+		w.updated = false
+		if rows := a.rows(groups, w.start, w.start+a.Size); len(rows) > 0 {
+			emit(rows)
+		}
+	}
+	a.late = a.late[:0]
+}
+
+// add folds the current event into its group of every grouping set.
+func (a *Aggregate) add(w *window) {
 	for s := range a.sets {
 		buf := appendSetKey(a.keyBuf[:0], s, a.kv, a.sets[s])
 		a.keyBuf = buf
@@ -238,7 +297,10 @@ func (a *Aggregate) add(start int64) {
 		for i, ag := range g.aggs {
 			ag.Add(a.args[i])
 		}
-		if a.Kind == NoWindow && !g.dirty {
+		switch {
+		case w.emitted:
+			g.dirty = true
+		case a.Kind == NoWindow && !g.dirty:
 			g.dirty = true
 			a.dirty = append(a.dirty, g)
 		}
@@ -286,7 +348,7 @@ func (a *Aggregate) CopyState(old Operator) {
 		return
 	}
 	a.init()
-	a.windows, a.time, a.groups = o.windows, o.time, o.groups
+	a.windows, a.kept, a.time, a.groups = o.windows, o.kept, o.time, o.groups
 	a.time.lateness, a.time.idle = a.Lateness, a.Idle
 	o.windows = nil
 }
@@ -303,13 +365,24 @@ func (a *Aggregate) close(wm int64, emit Emit) {
 	for _, s := range closed {
 		w := a.windows[s]
 		delete(a.windows, s)
-		a.groups -= len(w.groups)
 		groups := make([]*group, 0, len(w.groups))
 		for _, g := range w.groups {
 			groups = append(groups, g)
 		}
 		if rows := a.rows(groups, s, s+a.Size); len(rows) > 0 {
 			emit(rows)
+		}
+		if a.LateFor > 0 {
+			w.emitted = true
+			a.kept[s] = w
+		} else {
+			a.groups -= len(w.groups)
+		}
+	}
+	for s, w := range a.kept {
+		if s+a.Size+a.LateFor <= wm {
+			delete(a.kept, s)
+			a.groups -= len(w.groups)
 		}
 	}
 }

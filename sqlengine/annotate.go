@@ -19,6 +19,8 @@ func init() {
 			{Name: "column", Required: true, Doc: "field holding epoch milliseconds or an RFC 3339 string"},
 			{Name: "lateness", Doc: "how far behind the largest event time the watermark stays (default 0s)"},
 			{Name: "idle", Doc: "after this long without input, event time follows the wall clock (default 1s)"},
+			{Name: "late", Doc: "drop (default) or update: a late event updates its emitted window, re-emitted with the same _key"},
+			{Name: "keep", Doc: "with late=\"update\": how long after its end a window takes updates (default 10 windows)"},
 		}},
 		{Name: "Sink", Repeatable: true, Doc: "where output rows go: @Sink(type=\"…\", …)", Args: []operators.ArgSpec{
 			{Name: "type", Required: true, Doc: "a registered sink type"},
@@ -49,6 +51,8 @@ type options struct {
 	eventTime   []string // field path, nil for arrival time
 	lateness    time.Duration
 	idle        time.Duration
+	lateUpdate  bool
+	keep        time.Duration // 0: the planner's default
 	sinks       []operators.SinkDecl
 	sinkPos     []Position // where each sink was declared
 	widget      map[string]string
@@ -108,7 +112,7 @@ func readOptions(anns []*Annotation) (*options, *CompileError) {
 			for _, d := range []struct {
 				arg string
 				dst *time.Duration
-			}{{"lateness", &o.lateness}, {"idle", &o.idle}} {
+			}{{"lateness", &o.lateness}, {"idle", &o.idle}, {"keep", &o.keep}} {
 				if v := a.Args[d.arg]; v != "" {
 					dur, err := time.ParseDuration(v)
 					if err != nil || dur < 0 {
@@ -116,6 +120,13 @@ func readOptions(anns []*Annotation) (*options, *CompileError) {
 					}
 					*d.dst = dur
 				}
+			}
+			switch a.Args["late"] {
+			case "", "drop":
+			case "update":
+				o.lateUpdate = true
+			default:
+				return fail("@EventTime late=%q: use drop or update", a.Args["late"])
 			}
 		case "Sink":
 			d, err := sinkDecl(a.Args)

@@ -199,6 +199,15 @@ func planAggregate(p *planned, sel *sqlparser.Select, o *options, spec *operator
 		}
 	}
 	agg.Lateness, agg.Idle = o.lateness.Milliseconds(), o.idle.Milliseconds()
+	if o.lateUpdate {
+		if win.kind == operators.NoWindow {
+			return errorf("@EventTime", "late=\"update\" needs a TUMBLE or HOP window")
+		}
+		agg.LateFor = o.keep.Milliseconds()
+		if agg.LateFor == 0 {
+			agg.LateFor = 10 * agg.Size
+		}
+	}
 	out := &outputScope{in: inc, keys: map[string]int{}, nkeys: len(keys), aliases: aliases, seen: map[string]bool{}}
 	out.self = &compiler{scope: out}
 	keyText := make([]string, len(keys))

@@ -22,6 +22,8 @@ SELECT user_id, FIRST(page) AS landing, COUNT(DISTINCT page) AS pages FROM s GRO
 		"tags": `@EventTime(column="ts") @Session(key="user_id", gap="5s")
 SELECT user_id, session_id() AS sid, session_seq() AS seq FROM s`,
 		"running": `SELECT country, SUM(ms) AS total FROM s GROUP BY country`,
+		"late updates": `@EventTime(column="ts", lateness="1s", late="update")
+SELECT country, COUNT(*) AS n FROM s GROUP BY TUMBLE(ts, INTERVAL 10 SECOND), country`,
 	}
 	first := [][]byte{
 		[]byte(`{"ts":1000,"country":"US","user_id":"a","ms":10,"page":"/x"}`),
