@@ -78,6 +78,9 @@ func committedOffsets(cfg *Config) (map[int]int64, error) {
 	if err == nil {
 		err = res.Error
 	}
+	if errors.Is(err, kafkago.GroupIdNotFound) {
+		return map[int]int64{}, nil // the group never committed
+	}
 	if err != nil {
 		return nil, fmt.Errorf("kafka committed offsets of group %q on topic %q: %w", cfg.Group, cfg.Topic, err)
 	}

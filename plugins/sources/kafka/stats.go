@@ -2,6 +2,7 @@ package kafka
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"time"
@@ -104,6 +105,10 @@ func partitionOffsets(ctx context.Context, brokers []string, group, topic string
 	of, err := cl.OffsetFetch(ctx, &kafkago.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: parts}})
 	if err == nil {
 		err = of.Error
+	}
+	if errors.Is(err, kafkago.GroupIdNotFound) {
+		// A group that never committed has no offsets yet; some brokers say so this way.
+		of, err = &kafkago.OffsetFetchResponse{}, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("kafka committed offsets of group %q on topic %q: %w", group, topic, err)
