@@ -13,7 +13,7 @@ import (
 // RuntimeConfig sizes the runtime. Zero values mean the defaults.
 type RuntimeConfig struct {
 	Env          *Env
-	QueueSize    int           // batches a stream queues before ingest gets ErrBackpressure (256)
+	QueueSize    int           // batches a stream queues before ingest gets ErrBackpressure (128)
 	QueryQueue   int           // batches a statement queues before its stream waits (64)
 	TickInterval time.Duration // how often statements see the wall clock (100ms)
 	StopGrace    time.Duration // how long a stopping statement waits on a blocked sink (10s)
@@ -40,7 +40,7 @@ type Runtime struct {
 // NewRuntime starts an empty runtime.
 func NewRuntime(cfg RuntimeConfig) *Runtime {
 	if cfg.QueueSize <= 0 {
-		cfg.QueueSize = 256
+		cfg.QueueSize = 128
 	}
 	if cfg.QueryQueue <= 0 {
 		cfg.QueryQueue = 64

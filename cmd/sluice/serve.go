@@ -60,7 +60,7 @@ func serveFlags(c *serveConfig) *flag.FlagSet {
 	fs.StringVar(&c.adminToken, "admin-token", "", "bearer `token` required to deploy, replace and delete statements and to save the dashboard (reads stay open)")
 	fs.StringVar(&c.ingestToken, "ingest-token", "", "bearer `token` required to post events")
 	fs.Var(&c.maxBody, "max-body", "largest ingest body, before and after gzip (`size`: bytes, KiB, MiB)")
-	fs.IntVar(&c.queueSize, "queue-size", 256, "batches a stream queues before ingest answers 429")
+	fs.IntVar(&c.queueSize, "queue-size", 128, "batches a stream queues before ingest answers 429")
 	fs.StringVar(&c.dataDir, "data-dir", "", "`directory` that keeps the dashboard layout across restarts")
 	fs.StringVar(&c.queriesDir, "queries", "", "`directory` of .sql files deployed at start, in name order; without it, the shipped pipeline built into the binary")
 	fs.StringVar(&c.redisURL, "redis-url", "", "Redis `URL` for Redis sinks, e.g. redis://localhost:6379/0")
