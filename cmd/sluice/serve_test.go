@@ -61,7 +61,7 @@ func TestServeConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if defaults.addr != ":8080" || defaults.maxBody != 16<<20 || defaults.queueSize != 256 || defaults.logLevel != slog.LevelInfo || defaults.queriesDir != "" {
+	if defaults.addr != ":8080" || defaults.maxBody != 16<<20 || defaults.queueSize != 128 || defaults.logLevel != slog.LevelInfo || defaults.queriesDir != "" {
 		t.Fatalf("defaults %+v", defaults)
 	}
 	_, err = parseServe(nil, func(k string) string { return map[string]string{"SLUICE_MAX_BODY": "lots"}[k] }, io.Discard)
