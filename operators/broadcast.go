@@ -32,6 +32,8 @@ func (r *ring) add(rows []*Record) {
 
 // detach copies a record whose Raw is a slice of a larger buffer (an ingest
 // request body), so that keeping it does not keep the whole body alive.
+// Output rows kept here come from the last batch or two, so the value slabs
+// they share are kept anyway.
 func detach(r *Record) *Record {
 	if cap(r.Raw)-len(r.Raw) < 256 {
 		return r
@@ -39,6 +41,15 @@ func detach(r *Record) *Record {
 	c := *r
 	c.Raw = append([]byte(nil), r.Raw...)
 	return &c
+}
+
+// sample copies a record completely: the stream tail keeps one record from
+// each of many batches, and must not keep those batches' bodies and slabs.
+func sample(r *Record) *Record {
+	c := &Record{Arrival: r.Arrival, Schema: r.Schema}
+	c.Raw = append([]byte(nil), r.Raw...)
+	c.Values = append([]Value(nil), r.Values...)
+	return c
 }
 
 func (r *ring) snapshot() []*Record {

@@ -77,7 +77,7 @@ func (s *stream) run() {
 				r.Index = IndexRaw(r.Raw)
 			}
 		}
-		s.tail.add(batch[:1])
+		s.tail.add([]*Record{sample(batch[0])})
 		s.mu.RLock()
 		for _, q := range s.subs {
 			q.inflight.Add(1)
