@@ -76,9 +76,21 @@ func (rt *Runtime) stream(name string) *stream {
 }
 
 func (rt *Runtime) streamLocked(name string) *stream {
+	return rt.streamSized(name, rt.cfg.QueueSize)
+}
+
+// chainedQueue is how many batches a stream fed by INSERT INTO queues.
+const chainedQueue = 8
+
+// streamSized finds or creates a stream; a new one queues capacity batches.
+// Streams that statements feed with INSERT INTO are created with the small
+// statement queue: their writers wait for room, so a deep queue would only
+// hold more of every batch in memory under back-pressure. Ingest streams
+// get QueueSize to absorb bursts before answering 429.
+func (rt *Runtime) streamSized(name string, capacity int) *stream {
 	s, ok := rt.streams[name]
 	if !ok {
-		s = newStream(name, rt.cfg.QueueSize)
+		s = newStream(name, capacity)
 		rt.streams[name] = s
 	}
 	return s
@@ -314,7 +326,7 @@ func (rt *Runtime) newQueryLocked(spec *QuerySpec) *Query {
 		started: time.Now(),
 	}
 	if spec.Target != "" {
-		q.target = rt.streamLocked(spec.Target)
+		q.target = rt.streamSized(spec.Target, chainedQueue)
 	}
 	q.ctx, q.cancel = context.WithCancel(context.Background())
 	q.op = spec.Build(&q.counters)
