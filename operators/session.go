@@ -21,30 +21,25 @@ var SessionColumns = []string{"session_id", "event", "started", "ended", "durati
 // keys, then window_start (the session's first event time) and window_end
 // (its last), then the aggregates.
 type Sessions struct {
-	Extract     *Extractor
-	Where       Expr
-	EventTime   Expr // nil: arrival time
+	KeyedInput
 	Lateness    int64
 	Idle        int64
 	Gap         int64 // ms
 	MaxDuration int64 // ms; 0: unlimited
-	Keys        []Expr
-	Aggs        []AggSpec
 	Having      Expr
 	Columns     []string
 	Project     []Expr
 	MaxSessions int
-	Counters    *Counters
 
 	open    map[string]*session
 	byEnd   sessionHeap
 	time    watermark
 	arrival int64
 
-	row, kv, args, orow []Value
-	keyBuf              []byte
-	schema              *Schema
-	out                 []*Record
+	orow   []Value
+	keyBuf []byte
+	schema *Schema
+	out    []*Record
 }
 
 // session is one open session. Its key values and id are derived when a
@@ -83,9 +78,7 @@ func (a *Sessions) init() {
 	a.open = map[string]*session{}
 	a.byEnd = sessionHeap{owner: a}
 	a.time = newWatermark(a.Lateness, a.Idle)
-	a.row = make([]Value, a.Extract.Len())
-	a.kv = make([]Value, len(a.Keys))
-	a.args = make([]Value, len(a.Aggs))
+	a.initInput()
 	a.orow = make([]Value, len(a.Keys)+2+len(a.Aggs))
 	a.schema = NewSchema(append(append(append([]string(nil), SessionColumns...), a.Columns...), "_key")...)
 	if a.MaxSessions <= 0 {
@@ -100,30 +93,11 @@ func (a *Sessions) Process(batch []*Record, emit Emit) {
 	a.init()
 	a.out = a.out[:0]
 	for _, r := range batch {
-		a.Extract.Extract(r, a.row)
-		if a.Where != nil && !a.Where(a.row).Truthy() {
+		ts, ok := a.read(r)
+		if !ok {
 			continue
 		}
 		a.arrival = max(a.arrival, r.Arrival)
-		ts := r.Arrival
-		if a.EventTime != nil {
-			t, ok := TimeMillis(a.EventTime(a.row))
-			if !ok {
-				a.Counters.Errors.Add(1)
-				continue
-			}
-			ts = t
-		}
-		for i, k := range a.Keys {
-			a.kv[i] = k(a.row)
-		}
-		for i, ag := range a.Aggs {
-			if ag.Arg == nil {
-				a.args[i] = Int(1)
-			} else {
-				a.args[i] = ag.Arg(a.row)
-			}
-		}
 		a.add(ts)
 	}
 	if wm, moved := a.time.afterBatch(); moved {

@@ -36,18 +36,14 @@ type OrderKey struct {
 // row: the group's key values (NULL where a grouping set rolls the key up),
 // then window_start and window_end, then the aggregate results.
 type Aggregate struct {
+	KeyedInput
 	Query     *string // the statement's name, for _key
-	Extract   *Extractor
-	Where     Expr
-	EventTime Expr  // nil: arrival time
-	Lateness  int64 // ms the watermark stays behind the largest event time
-	Idle      int64 // ms without input after which event time follows the wall clock
+	Lateness  int64   // ms the watermark stays behind the largest event time
+	Idle      int64   // ms without input after which event time follows the wall clock
 	Kind      WindowKind
-	Size      int64 // ms
-	Slide     int64 // ms, Hop only
-	Keys      []Expr
+	Size      int64   // ms
+	Slide     int64   // ms, Hop only
 	Sets      [][]int // grouping sets as indexes into Keys; nil: one set of all keys
-	Aggs      []AggSpec
 	Having    Expr
 	Columns   []string
 	Project   []Expr
@@ -57,8 +53,7 @@ type Aggregate struct {
 	// LateFor, when positive, keeps an emitted window this long (ms) after
 	// its end: a late event then updates it and its changed rows are
 	// emitted again with the same _key. Zero drops late events.
-	LateFor  int64
-	Counters *Counters
+	LateFor int64
 
 	windows map[int64]*window
 	kept    map[int64]*window // emitted windows still taking late updates
@@ -68,11 +63,11 @@ type Aggregate struct {
 	groups  int
 	dirty   []*group // running aggregates: groups changed in this batch
 
-	row, kv, args, orow []Value
-	keyBuf              []byte
-	schema              *Schema
-	sets                [][]int
-	inSet               [][]bool
+	orow   []Value
+	keyBuf []byte
+	schema *Schema
+	sets   [][]int
+	inSet  [][]bool
 }
 
 type window struct {
@@ -126,9 +121,7 @@ func (a *Aggregate) init() {
 	a.windows = map[int64]*window{}
 	a.kept = map[int64]*window{}
 	a.time = newWatermark(a.Lateness, a.Idle)
-	a.row = make([]Value, a.Extract.Len())
-	a.kv = make([]Value, len(a.Keys))
-	a.args = make([]Value, len(a.Aggs))
+	a.initInput()
 	a.orow = make([]Value, len(a.Keys)+len(a.Aggs)+2)
 	a.sets = a.Sets
 	if a.sets == nil {
@@ -167,28 +160,9 @@ func (a *Aggregate) Process(batch []*Record, emit Emit) {
 	a.init()
 	for _, r := range batch {
 		a.arrival = max(a.arrival, r.Arrival)
-		a.Extract.Extract(r, a.row)
-		if a.Where != nil && !a.Where(a.row).Truthy() {
+		ts, ok := a.read(r)
+		if !ok {
 			continue
-		}
-		ts := r.Arrival
-		if a.EventTime != nil {
-			t, ok := TimeMillis(a.EventTime(a.row))
-			if !ok {
-				a.Counters.Errors.Add(1)
-				continue
-			}
-			ts = t
-		}
-		for i, k := range a.Keys {
-			a.kv[i] = k(a.row)
-		}
-		for i, ag := range a.Aggs {
-			if ag.Arg == nil {
-				a.args[i] = Int(1)
-			} else {
-				a.args[i] = ag.Arg(a.row)
-			}
 		}
 		switch a.Kind {
 		case NoWindow:

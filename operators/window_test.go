@@ -10,17 +10,19 @@ func countPerWindow(size, lateness, idle int64) (*Aggregate, *Counters) {
 	name := "q"
 	mk, _ := aggregateFactory("COUNT")
 	return &Aggregate{
-		Query:     &name,
-		Extract:   NewExtractor([][]string{{"ts"}}),
-		EventTime: func(row []Value) Value { return row[0] },
-		Lateness:  lateness,
-		Idle:      idle,
-		Kind:      Tumble,
-		Size:      size,
-		Aggs:      []AggSpec{{New: mk}},
-		Columns:   []string{"n"},
-		Project:   []Expr{func(row []Value) Value { return row[2] }},
-		Counters:  c,
+		KeyedInput: KeyedInput{
+			Extract:   NewExtractor([][]string{{"ts"}}),
+			EventTime: func(row []Value) Value { return row[0] },
+			Aggs:      []AggSpec{{New: mk}},
+			Counters:  c,
+		},
+		Query:    &name,
+		Lateness: lateness,
+		Idle:     idle,
+		Kind:     Tumble,
+		Size:     size,
+		Columns:  []string{"n"},
+		Project:  []Expr{func(row []Value) Value { return row[2] }},
 	}, c
 }
 

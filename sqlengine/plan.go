@@ -188,7 +188,7 @@ func planAggregate(p *planned, sel *sqlparser.Select, o *options, spec *operator
 	if err != nil {
 		return err
 	}
-	agg := &operators.Aggregate{Query: &spec.Name, Where: where, Counters: c, Sets: sets, Kind: win.kind,
+	agg := &operators.Aggregate{KeyedInput: operators.KeyedInput{Where: where, Counters: c}, Query: &spec.Name, Sets: sets, Kind: win.kind,
 		Size: win.size.Milliseconds(), Slide: win.slide.Milliseconds(), MaxGroups: maxRunningGroups}
 	if o.eventTime != nil {
 		i := in.slot(o.eventTime)
@@ -290,10 +290,11 @@ func planSessions(p *planned, agg *operators.Aggregate, win windowSpec) error {
 		}
 	}
 	s := &operators.Sessions{
-		Extract: agg.Extract, Where: agg.Where, EventTime: agg.EventTime, Lateness: agg.Lateness, Idle: agg.Idle,
+		KeyedInput: agg.KeyedInput,
+		Lateness:   agg.Lateness, Idle: agg.Idle,
 		Gap: win.size.Milliseconds(), MaxDuration: win.maxDuration.Milliseconds(),
-		Keys: agg.Keys, Aggs: agg.Aggs, Having: agg.Having, Columns: agg.Columns, Project: agg.Project,
-		MaxSessions: maxRunningGroups, Counters: agg.Counters,
+		Having: agg.Having, Columns: agg.Columns, Project: agg.Project,
+		MaxSessions: maxRunningGroups,
 	}
 	p.op = s
 	p.columns = s.Schema().Names

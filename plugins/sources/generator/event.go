@@ -3,6 +3,8 @@ package generator
 import (
 	"net/netip"
 	"strconv"
+
+	"sluice/operators"
 )
 
 // Action is what the click did.
@@ -76,9 +78,9 @@ func (e *Event) AppendJSON(dst []byte) []byte {
 	dst = append(dst, `","ip":"`...)
 	dst = e.IP.AppendTo(dst)
 	dst = append(dst, `","ua":`...)
-	dst = appendString(dst, e.UA)
+	dst = operators.AppendJSONString(dst, e.UA)
 	dst = append(dst, `,"page":`...)
-	dst = appendString(dst, e.Page)
+	dst = operators.AppendJSONString(dst, e.Page)
 	dst = append(dst, `,"last_page":`...)
 	dst = appendNullable(dst, e.LastPage)
 	dst = append(dst, `,"item_id":`...)
@@ -88,7 +90,7 @@ func (e *Event) AppendJSON(dst []byte) []byte {
 	dst = append(dst, `","latency_ms":`...)
 	dst = strconv.AppendInt(dst, int64(e.LatencyMS), 10)
 	dst = append(dst, `,"referrer":`...)
-	dst = appendString(dst, e.Referrer)
+	dst = operators.AppendJSONString(dst, e.Referrer)
 	return append(dst, '}')
 }
 
@@ -113,29 +115,6 @@ func appendNullable(dst []byte, s string) []byte {
 	if s == "" {
 		return append(dst, "null"...)
 	}
-	return appendString(dst, s)
+	return operators.AppendJSONString(dst, s)
 }
 
-// appendString writes s as a JSON string. The tables are plain ASCII, so
-// the escape branch is there for correctness, not speed.
-func appendString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' {
-			continue
-		}
-		dst = append(dst, s[start:i]...)
-		switch c {
-		case '"', '\\':
-			dst = append(dst, '\\', c)
-		default:
-			dst = append(dst, `\u00`...)
-			dst = append(dst, hexDigits[c>>4], hexDigits[c&0xf])
-		}
-		start = i + 1
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
-}

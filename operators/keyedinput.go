@@ -1,0 +1,49 @@
+package operators
+
+// KeyedInput is what grouping operators (Aggregate, Sessions) do with each
+// event before grouping it: extract its fields, filter it, read its time,
+// and evaluate its group keys and aggregate arguments.
+type KeyedInput struct {
+	Extract   *Extractor
+	Where     Expr
+	EventTime Expr // nil: arrival time
+	Keys      []Expr
+	Aggs      []AggSpec
+	Counters  *Counters
+
+	row, kv, args []Value
+}
+
+func (in *KeyedInput) initInput() {
+	in.row = make([]Value, in.Extract.Len())
+	in.kv = make([]Value, len(in.Keys))
+	in.args = make([]Value, len(in.Aggs))
+}
+
+// read prepares r's keys (in.kv) and aggregate arguments (in.args) and
+// returns its time; ok is false when WHERE drops it or its event time is
+// not a time (counted as an error).
+func (in *KeyedInput) read(r *Record) (ts int64, ok bool) {
+	in.Extract.Extract(r, in.row)
+	if in.Where != nil && !in.Where(in.row).Truthy() {
+		return 0, false
+	}
+	ts = r.Arrival
+	if in.EventTime != nil {
+		if ts, ok = TimeMillis(in.EventTime(in.row)); !ok {
+			in.Counters.Errors.Add(1)
+			return 0, false
+		}
+	}
+	for i, k := range in.Keys {
+		in.kv[i] = k(in.row)
+	}
+	for i, ag := range in.Aggs {
+		if ag.Arg == nil {
+			in.args[i] = Int(1) // COUNT(*)
+		} else {
+			in.args[i] = ag.Arg(in.row)
+		}
+	}
+	return ts, true
+}
