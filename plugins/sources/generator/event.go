@@ -117,4 +117,3 @@ func appendNullable(dst []byte, s string) []byte {
 	}
 	return operators.AppendJSONString(dst, s)
 }
-
