@@ -227,3 +227,14 @@ func TestRequestLog(t *testing.T) {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+func TestProfilingBehindAdminToken(t *testing.T) {
+	off := newTestServer(t, Config{AdminToken: "adm"}, operators.RuntimeConfig{})
+	off.do("GET", "/debug/pprof/", nil, "Authorization", "Bearer adm").expect(t, 404, "")
+	on := newTestServer(t, Config{AdminToken: "adm", Profiling: true}, operators.RuntimeConfig{})
+	on.do("GET", "/debug/pprof/", nil).expect(t, 401, "")
+	r := on.do("GET", "/debug/pprof/goroutine?debug=1", nil, "Authorization", "Bearer adm")
+	if r.status != 200 || !strings.Contains(r.body, "goroutine profile:") {
+		t.Fatalf("profile: %d %.80s", r.status, r.body)
+	}
+}

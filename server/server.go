@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"sluice/operators"
@@ -34,6 +35,8 @@ type Config struct {
 	Kafka KafkaStreams
 	// Metrics are more collectors for /metrics (e.g. the checkpointer's).
 	Metrics []prometheus.Collector
+	// Profiling serves net/http/pprof at /debug/pprof/, behind the admin token.
+	Profiling bool
 }
 
 // DefaultMaxBody is the ingest body limit when Config.MaxBody is zero.
@@ -129,6 +132,9 @@ func (s *Server) routes() chi.Router {
 		r.With(admin).Delete("/bots", s.unblock)
 		r.With(admin).Delete("/bots/{ip}", s.unblock)
 	})
+	if s.cfg.Profiling {
+		r.With(admin).Mount("/debug", middleware.Profiler())
+	}
 	r.Handle("/*", web.Handler())
 	return r
 }

@@ -44,6 +44,7 @@ type serveConfig struct {
 	kafkaBrokers string
 	geoIPDB      string
 	logLevel     slog.Level
+	pprof        bool
 
 	kafkaStreams       kafkaStreamFlags
 	node               string
@@ -57,6 +58,7 @@ func serveFlags(c *serveConfig) *flag.FlagSet {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	c.maxBody = server.DefaultMaxBody
 	fs.StringVar(&c.addr, "addr", ":8080", "`address` to listen on, host:port")
+	fs.BoolVar(&c.pprof, "pprof", false, "serve Go's profiler at /debug/pprof/ (guarded by the admin token)")
 	fs.StringVar(&c.adminToken, "admin-token", "", "bearer `token` required to deploy, replace and delete statements and to save the dashboard (reads stay open)")
 	fs.StringVar(&c.ingestToken, "ingest-token", "", "bearer `token` required to post events")
 	fs.Var(&c.maxBody, "max-body", "largest ingest body, before and after gzip (`size`: bytes, KiB, MiB)")
@@ -175,6 +177,7 @@ func (c *serveConfig) newServer(log *slog.Logger) (*operators.Runtime, *server.S
 		Logger:      log,
 		Kafka:       st.api(),
 		Metrics:     st.metrics(),
+		Profiling:   c.pprof,
 	}, rt)
 	if err != nil {
 		rt.Close()
