@@ -3,6 +3,7 @@ package kafka
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	kafkago "github.com/segmentio/kafka-go"
@@ -27,6 +28,10 @@ type aligner struct {
 
 	parts map[int]*partQueue
 	held  int
+
+	// Messages handed on while a partition that may hold earlier ones had
+	// nothing buffered: it was silent for wait, or max were held.
+	lateByTime, lateByMemory atomic.Uint64
 }
 
 type partQueue struct {
@@ -76,14 +81,17 @@ func (a *aligner) add(msgs []kafkago.Message, now time.Time) {
 	}
 }
 
-// blocking reports whether an empty partition may still deliver messages
-// earlier than what the others hold.
-func (a *aligner) blocking(q *partQueue, now time.Time) bool {
-	if len(q.msgs) > 0 || now.Sub(q.lastSeen) >= a.wait {
-		return false
+// away stops the silence clocks for d: the source was handing on (or
+// paused by a checkpoint) and not reading, so no partition could be heard.
+func (a *aligner) away(d time.Duration) {
+	for _, q := range a.parts {
+		q.lastSeen = q.lastSeen.Add(d)
 	}
-	return q.fetched < 0 || q.fetched < q.hw
 }
+
+// behind reports whether a partition with nothing buffered may still
+// deliver messages earlier than what the others hold.
+func (q *partQueue) behind() bool { return q.fetched < 0 || q.fetched < q.hw }
 
 // release appends up to n messages in timestamp order (then partition,
 // then offset) to out. blocked says that messages are held waiting for a
@@ -92,16 +100,31 @@ func (a *aligner) release(now time.Time, out []kafkago.Message, n int) (_ []kafk
 	for len(out) < n && a.held > 0 {
 		var next *partQueue
 		var nextPart int
+		overMemory, overTime := false, false
 		for p, q := range a.parts {
 			if len(q.msgs) == 0 {
-				if a.held <= a.max && a.blocking(q, now) {
-					return out, true
+				if q.behind() {
+					switch {
+					case a.held > a.max:
+						overMemory = true
+					case now.Sub(q.lastSeen) >= a.wait:
+						// A partition never heard from is empty or not ours.
+						overTime = overTime || q.fetched >= 0
+					default:
+						return out, true
+					}
 				}
 				continue
 			}
 			if next == nil || earlier(&q.msgs[0], p, &next.msgs[0], nextPart) {
 				next, nextPart = q, p
 			}
+		}
+		switch {
+		case overMemory:
+			a.lateByMemory.Add(1)
+		case overTime:
+			a.lateByTime.Add(1)
 		}
 		out = append(out, next.msgs[0])
 		next.msgs[0] = kafkago.Message{}

@@ -83,3 +83,20 @@ func TestAlignerRelease(t *testing.T) {
 		}
 	})
 }
+
+// A pause of the source does not count as a partition's silence.
+func TestAlignerAway(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	a := newAligner([]int{0, 1}, nil, 2*time.Second, 100, t0)
+	a.add([]kafkago.Message{{Partition: 0, Offset: 0, HighWaterMark: 5}, {Partition: 1, Offset: 0, Time: time.UnixMilli(1), HighWaterMark: 5}}, t0)
+	if got, _ := a.release(t0, nil, 10); len(got) != 1 {
+		t.Fatalf("released %d, want partition 0's message only", len(got))
+	}
+	a.away(3 * time.Second) // handing on or paused, not reading
+	if got, blocked := a.release(t0.Add(3*time.Second), nil, 10); len(got) != 0 || !blocked {
+		t.Errorf("after a pause: released %d, blocked %v; want partition 1 held for partition 0", len(got), blocked)
+	}
+	if got, _ := a.release(t0.Add(5*time.Second), nil, 10); len(got) != 1 || a.lateByTime.Load() != 1 {
+		t.Errorf("after 2 s of real silence: released %d, counted %d; want the message, counted", len(got), a.lateByTime.Load())
+	}
+}

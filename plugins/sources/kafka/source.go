@@ -169,6 +169,7 @@ func (s *Source) run(ctx context.Context) {
 				continue
 			}
 		}
+		handing := time.Now()
 		if s.gate.enter(ctx) != nil {
 			return
 		}
@@ -176,6 +177,9 @@ func (s *Source) run(ctx context.Context) {
 		s.gate.leave()
 		if err != nil {
 			return
+		}
+		if s.align != nil {
+			s.align.away(time.Since(handing))
 		}
 	}
 }

@@ -33,6 +33,16 @@ type Stats struct {
 	Retries     uint64           `json:"backpressure_retries"` // hand-ons refused by a full stream queue
 	Partitions  []PartitionStats `json:"partitions"`
 	LastError   string           `json:"last_error,omitempty"`
+	// OutOfOrder counts what an aligned source handed on before a lagging
+	// partition had caught up, because that partition was silent for
+	// AlignWait (Silent) or 50 batches were held (Memory).
+	OutOfOrder *OutOfOrder `json:"out_of_order,omitempty"`
+}
+
+// OutOfOrder is Stats.OutOfOrder.
+type OutOfOrder struct {
+	Silent uint64 `json:"silent"`
+	Memory uint64 `json:"memory"`
 }
 
 // Stats reads the counters and asks the cluster for each partition's
@@ -46,6 +56,9 @@ func (s *Source) Stats(ctx context.Context) (Stats, error) {
 		LastError: s.lastErr,
 	}
 	s.mu.Unlock()
+	if s.align != nil {
+		st.OutOfOrder = &OutOfOrder{Silent: s.align.lateByTime.Load(), Memory: s.align.lateByMemory.Load()}
+	}
 	offs, err := partitionOffsets(ctx, s.cfg.Brokers, s.cfg.Group, s.cfg.Topic)
 	if err != nil {
 		return st, err
