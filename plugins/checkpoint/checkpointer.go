@@ -20,8 +20,11 @@ type Config struct {
 	Store    Store
 	Node     string        // recorded in every document
 	Interval time.Duration // between checkpoints (5s)
-	Timeout  time.Duration // longest one checkpoint may take (10s)
-	Logger   *slog.Logger
+	// Timeout is the longest one checkpoint may take (1m). Its drain
+	// processes everything the streams have queued, which at full queues
+	// can take seconds.
+	Timeout time.Duration
+	Logger  *slog.Logger
 }
 
 // Checkpointer takes checkpoints of a runtime and the Kafka sources of a
@@ -52,6 +55,7 @@ type stats struct {
 	inProgress                 atomic.Bool
 	seq, bytes                 atomic.Uint64
 	duration, paused           atomic.Int64 // ns, of the last successful checkpoint
+	pausedTotal                atomic.Int64 // ns, over every successful checkpoint
 	lastOK                     atomic.Int64 // unix ns
 }
 
@@ -66,7 +70,7 @@ func New(cfg Config, rt *operators.Runtime, m *kafka.Manager) (*Checkpointer, er
 		cfg.Interval = 5 * time.Second
 	}
 	if cfg.Timeout <= 0 {
-		cfg.Timeout = 10 * time.Second
+		cfg.Timeout = time.Minute
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -296,6 +300,12 @@ func (c *Checkpointer) checkpointLocked(ctx context.Context) (err error) {
 			Positions:    s.Positions(),
 		}
 	}
+	// State and positions are captured and every row emitted so far is
+	// acknowledged: the sources may go on while the document is stored. A
+	// crash before it is stored restores the previous one and replays
+	// from its positions, which the sinks absorb like any replay.
+	pausedFor := time.Since(start)
+	resume()
 	doc, err := encode(snap)
 	if err != nil {
 		return err
@@ -303,8 +313,6 @@ func (c *Checkpointer) checkpointLocked(ctx context.Context) (err error) {
 	if err := c.cfg.Store.Save(ctx, doc); err != nil {
 		return err
 	}
-	pausedFor := time.Since(start)
-	resume()
 	c.seq = snap.Seq
 	// The stored positions win over the group's commits at a restart, so
 	// a commit that fails only makes the group's lag look larger.
@@ -319,6 +327,7 @@ func (c *Checkpointer) checkpointLocked(ctx context.Context) (err error) {
 	c.stats.bytes.Store(uint64(len(doc)))
 	c.stats.duration.Store(int64(time.Since(start)))
 	c.stats.paused.Store(int64(pausedFor))
+	c.stats.pausedTotal.Add(int64(pausedFor))
 	c.stats.lastOK.Store(time.Now().UnixNano())
 	c.log.Debug("checkpoint stored", "seq", snap.Seq, "bytes", len(doc), "paused", pausedFor, "took", time.Since(start))
 	return nil

@@ -19,6 +19,8 @@ var (
 		"How long the latest checkpoint took, Kafka commits included.", nil, nil)
 	descPaused = prometheus.NewDesc("sluice_checkpoint_pause_seconds",
 		"How long the latest checkpoint held the Kafka sources and ingest: drain, snapshot, sink flush, store.", nil, nil)
+	descPausedTotal = prometheus.NewDesc("sluice_checkpoint_pause_seconds_total",
+		"Time the Kafka sources and ingest were held by checkpoints, over every checkpoint taken.", nil, nil)
 	descLastOK = prometheus.NewDesc("sluice_checkpoint_last_success_timestamp_seconds",
 		"When the latest checkpoint was stored.", nil, nil)
 	descCommitFailures = prometheus.NewDesc("sluice_checkpoint_commit_failures_total",
@@ -27,7 +29,7 @@ var (
 
 // Describe and Collect make the Checkpointer a prometheus.Collector.
 func (c *Checkpointer) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descCheckpoints, descInProgress, descSeq, descBytes, descDuration, descPaused, descLastOK, descCommitFailures} {
+	for _, d := range []*prometheus.Desc{descCheckpoints, descInProgress, descSeq, descBytes, descDuration, descPaused, descPausedTotal, descLastOK, descCommitFailures} {
 		ch <- d
 	}
 }
@@ -45,6 +47,7 @@ func (c *Checkpointer) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descBytes, prometheus.GaugeValue, float64(st.bytes.Load()))
 	ch <- prometheus.MustNewConstMetric(descDuration, prometheus.GaugeValue, time.Duration(st.duration.Load()).Seconds())
 	ch <- prometheus.MustNewConstMetric(descPaused, prometheus.GaugeValue, time.Duration(st.paused.Load()).Seconds())
+	ch <- prometheus.MustNewConstMetric(descPausedTotal, prometheus.CounterValue, time.Duration(st.pausedTotal.Load()).Seconds())
 	ch <- prometheus.MustNewConstMetric(descLastOK, prometheus.GaugeValue, float64(st.lastOK.Load())/1e9)
 	ch <- prometheus.MustNewConstMetric(descCommitFailures, prometheus.CounterValue, float64(st.commitFailures.Load()))
 }
