@@ -85,11 +85,13 @@ func Open(cfg Config, target Ingester) (*Source, error) {
 	if cfg.Start == StartLatest {
 		start = kafkago.LastOffset
 	}
-	// Aligned, a partition's fetch is smaller: what one fetch brings in
-	// while another partition's is outstanding has to be held.
-	maxBytes := 8 << 20
+	// Aligned, a partition's fetch is smaller and the reader's queue
+	// short: what the other partitions bring in while one partition's
+	// fetch is outstanding has to be held, and a message of the lagging
+	// partition reaches the source only after everything queued before it.
+	maxBytes, queue := 8<<20, 4*cfg.BatchSize
 	if cfg.Align {
-		maxBytes = 1 << 20
+		maxBytes, queue = 1<<20, 256
 	}
 	r := kafkago.NewReader(kafkago.ReaderConfig{
 		Brokers:          cfg.Brokers,
@@ -97,7 +99,7 @@ func Open(cfg Config, target Ingester) (*Source, error) {
 		Topic:            cfg.Topic,
 		StartOffset:      start,
 		CommitInterval:   0, // commits happen only when Commit is called, synchronously
-		QueueCapacity:    4 * cfg.BatchSize,
+		QueueCapacity:    queue,
 		MaxBytes:         maxBytes,
 		MaxWait:          500 * time.Millisecond,
 		ReadLagInterval:  -1,
@@ -139,8 +141,9 @@ func (s *Source) run(ctx context.Context) {
 	}
 	backoff := newBackoff(5 * time.Second)
 	var first time.Duration // how long to wait for a message; 0: until one comes
+	limit := s.cfg.BatchSize
 	for {
-		msgs, err := s.fetch(ctx, buf[:0], first)
+		msgs, err := s.fetch(ctx, buf[:0], first, limit)
 		if ctx.Err() != nil {
 			return
 		}
@@ -157,11 +160,20 @@ func (s *Source) run(ctx context.Context) {
 			s.align.add(msgs, now)
 			var blocked bool
 			msgs, blocked = s.align.release(now, aligned[:0], s.cfg.BatchSize)
+			limit = s.cfg.BatchSize
 			switch {
 			case s.align.held == 0:
 				first = 0
 			case blocked:
 				first = s.align.wait // then a silent partition stops blocking
+				if s.align.held > 4*s.cfg.BatchSize {
+					// Waiting on a partition's fetch: read the others
+					// slowly, so they do not run far ahead meanwhile.
+					limit = throttledFetch
+					if !sleep(ctx, time.Millisecond) {
+						return
+					}
+				}
 			default:
 				first = time.Nanosecond // more to release now
 			}
@@ -185,8 +197,8 @@ func (s *Source) run(ctx context.Context) {
 }
 
 // fetch waits for one message (no longer than first, if positive), then
-// takes more until the batch is full or BatchWait has passed.
-func (s *Source) fetch(ctx context.Context, buf []kafkago.Message, first time.Duration) ([]kafkago.Message, error) {
+// takes more until limit or BatchWait has passed.
+func (s *Source) fetch(ctx context.Context, buf []kafkago.Message, first time.Duration, limit int) ([]kafkago.Message, error) {
 	fctx := ctx
 	if first > 0 {
 		var cancel context.CancelFunc
@@ -203,7 +215,7 @@ func (s *Source) fetch(ctx context.Context, buf []kafkago.Message, first time.Du
 	buf = append(buf, m)
 	wctx, cancel := context.WithTimeout(ctx, s.cfg.BatchWait)
 	defer cancel()
-	for len(buf) < s.cfg.BatchSize {
+	for len(buf) < limit {
 		m, err := s.r.FetchMessage(wctx)
 		if err != nil {
 			break
@@ -355,6 +367,22 @@ func (s *Source) Close() error {
 		}
 	})
 	return err
+}
+
+// throttledFetch is how many messages an aligned source takes per
+// millisecond while it waits on a lagging partition.
+const throttledFetch = 256
+
+// sleep waits d, returning false if ctx ended first.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
 }
 
 // backoff doubles a wait from a millisecond up to a cap.
