@@ -7,8 +7,8 @@
 // saves each statement's windows and sessions and then waits until every
 // sink has acknowledged what it was given — records each source's
 // positions (per partition, the offset after the last message handed on)
-// in the same document, writes the document to a Store, resumes the
-// sources and commits the positions to the consumer groups. On start, the
+// with the state, resumes the sources, writes the document to a Store and
+// only then commits the positions to the consumer groups. On start, the
 // latest document is restored into the statements and every source starts
 // at the document's positions, whatever the group committed since: the
 // positions and the state always come from the same document.
@@ -30,12 +30,16 @@
 //     stops closes when later events arrive);
 //   - no event is late: out-of-order events stay within the statement's
 //     lateness, counting the skew between partitions, which interleave
-//     differently on a replay (a statement's late_events must stay 0);
+//     differently on a replay (a statement's late_events must stay 0).
+//     Checkpointed sources merge their partitions by Kafka timestamp
+//     (kafka.Config.Align), so that reading a backlog keeps that skew
+//     small;
 //   - aggregates do not depend on the order across partitions: COUNT, SUM
-//     of integers, MIN, MAX, COUNT(DISTINCT) do; FIRST, LAST and AVG or SUM
-//     of floats (rounding) do only with one partition or with a GROUP BY
-//     key that is the partitioning key; PERCENTILE and TOPK are sketches
-//     and may differ in their last digits;
+//     of integers, MIN, MAX and COUNT(DISTINCT) never do; FIRST, LAST and
+//     AVG or SUM of floats (rounding) are the same only within one
+//     partition, so with one partition or a GROUP BY key that is the
+//     partitioning key; PERCENTILE and TOPK are sketches whose last digits
+//     may differ;
 //   - output does not read the wall clock: NOW(), or _arrival on a stream
 //     without event_time (Kafka's timestamp is the arrival with it);
 //   - one sluice process consumes each group: partition state is not
