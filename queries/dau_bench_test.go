@@ -2,7 +2,6 @@ package queries_test
 
 import (
 	"context"
-	"errors"
 	"io"
 	"io/fs"
 	"net/http"
@@ -65,46 +64,12 @@ func benchmarkDAU(b *testing.B, env *operators.Env) {
 	cfg.AbuseRate = 0
 	cfg.Start = time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC) // away from midnight's half hour
 	cfg.Count = b.N
-	g, err := generator.New(cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	var batches [][]*operators.Record
-	for {
-		batch := make([]*operators.Record, 0, 1000)
-		for len(batch) < cap(batch) {
-			raw, ok := g.AppendNext(nil)
-			if !ok {
-				break
-			}
-			batch = append(batch, &operators.Record{Raw: raw[:len(raw)-1]})
-		}
-		if len(batch) > 0 {
-			batches = append(batches, batch)
-		}
-		if len(batch) < cap(batch) {
-			break
-		}
-	}
+	batches := eventBatches(b, cfg)
 	b.ReportAllocs()
 	b.ResetTimer()
-	for _, batch := range batches {
-		for {
-			err := rt.Ingest("events", batch)
-			if err == nil {
-				break
-			}
-			if !errors.Is(err, operators.ErrBackpressure) {
-				b.Fatal(err)
-			}
-			time.Sleep(100 * time.Microsecond)
-		}
-	}
+	ingestAll(b, rt, batches)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	if err := rt.Drain(ctx); err != nil {
-		b.Fatal(err)
-	}
 	q, _ := rt.Query("dau")
 	if err := q.FlushSinks(ctx); err != nil {
 		b.Fatal(err)

@@ -35,31 +35,42 @@ func BenchmarkShippedPipeline(b *testing.B) {
 	cfg.Users = 100_000
 	cfg.AbuseRate = 0
 	cfg.Count = b.N
+	batches := eventBatches(b, cfg)
+	b.ReportAllocs()
+	b.ResetTimer()
+	ingestAll(b, rt, batches)
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+// eventBatches generates the config's events as 1000-event batches.
+func eventBatches(b *testing.B, cfg generator.Config) [][]*operators.Record {
 	g, err := generator.New(cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
-	const batchSize = 1000
 	var batches [][]*operators.Record
 	for {
-		batch := make([]*operators.Record, 0, batchSize)
-		for len(batch) < batchSize {
+		batch := make([]*operators.Record, 0, 1000)
+		for len(batch) < cap(batch) {
 			raw, ok := g.AppendNext(nil)
 			if !ok {
 				break
 			}
 			batch = append(batch, &operators.Record{Raw: raw[:len(raw)-1]})
 		}
-		if len(batch) == 0 {
-			break
+		if len(batch) > 0 {
+			batches = append(batches, batch)
 		}
-		batches = append(batches, batch)
-		if len(batch) < batchSize {
-			break
+		if len(batch) < cap(batch) {
+			return batches
 		}
 	}
-	b.ReportAllocs()
-	b.ResetTimer()
+}
+
+// ingestAll puts every batch on the stream "events", waiting out
+// back-pressure, and waits until the runtime has processed them all.
+func ingestAll(b *testing.B, rt *operators.Runtime, batches [][]*operators.Record) {
 	for _, batch := range batches {
 		for {
 			err := rt.Ingest("events", batch)
@@ -77,6 +88,4 @@ func BenchmarkShippedPipeline(b *testing.B) {
 	if err := rt.Drain(ctx); err != nil {
 		b.Fatal(err)
 	}
-	b.StopTimer()
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
