@@ -109,12 +109,14 @@ func TestPercentileDistributions(t *testing.T) {
 		}
 	}
 	// A known closed form: the median of the uniform 1..100000 is 50000.5.
+	// The t-digest library shuffles with the global random source, so the
+	// answer varies from run to run within its accuracy: 0.2% of the rank.
 	agg := newAggregate(t, "MEDIAN")
 	for _, k := range r.Perm(100_000) {
 		agg.Add(i(int64(k + 1)))
 	}
-	if got := agg.Result().Float64(); math.Abs(got-50_000.5) > 100 {
-		t.Errorf("MEDIAN(1..100000) = %v, want 50000.5 ± 100", got)
+	if got := agg.Result().Float64(); math.Abs(got-50_000.5) > 200 {
+		t.Errorf("MEDIAN(1..100000) = %v, want 50000.5 ± 200", got)
 	}
 }
 
