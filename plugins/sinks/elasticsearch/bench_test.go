@@ -10,6 +10,7 @@ import (
 
 	"sluice/operators"
 	"sluice/plugins/sinks/elasticsearch/estest"
+	"sluice/plugins/sinks/sinktest"
 )
 
 func rollupRows() []*operators.Record {
@@ -35,7 +36,7 @@ func benchmarkSink(b *testing.B, url string) {
 			b.Fatal(err)
 		}
 	}
-	flush(b, s)
+	sinktest.Flush(b, s)
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 }
 

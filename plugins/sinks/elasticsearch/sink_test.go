@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"sluice/operators"
+	"sluice/plugins/sinks/sinktest"
 )
 
 // Window bounds: 2026-11-21T23:59:50Z and the next window, on the next day.
@@ -24,33 +25,7 @@ const (
 
 func newSink(t testing.TB, env *operators.Env, args map[string]string, columns ...string) *Sink {
 	t.Helper()
-	p, ok := operators.LookupSink("elasticsearch")
-	if !ok {
-		t.Fatal("elasticsearch sink is not registered")
-	}
-	s, err := p.New(operators.SinkConfig{Query: "q", Args: args, Env: env, Columns: columns})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	return s.(*Sink)
-}
-
-func flush(t testing.TB, s *Sink) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := s.Flush(ctx); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func write(t testing.TB, s *Sink, rows []*operators.Record) {
-	t.Helper()
-	if err := s.Write(context.Background(), rows); err != nil {
-		t.Fatal(err)
-	}
-	flush(t, s)
+	return sinktest.Open(t, "elasticsearch", env, args, columns...).(*Sink)
 }
 
 var metricCols = []string{"_key", "window_start", "window_end", "country", "device", "views", "p95_ms"}
@@ -80,7 +55,7 @@ func TestDocumentsIdsDailyIndicesAndMapping(t *testing.T) {
 		metric(day2, "DE", "mobile", 1, 8.25),
 	}
 	s := newSink(t, env, args, metricCols...)
-	write(t, s, rows)
+	sinktest.Write(t, s, rows)
 
 	if got := c.indices(t); !slices.Equal(got, []string{"metrics-2026.11.21", "metrics-2026.11.22"}) {
 		t.Fatalf("indices %v", got)
@@ -104,11 +79,11 @@ func TestDocumentsIdsDailyIndicesAndMapping(t *testing.T) {
 
 	// A replay, a late update of one window and a restarted sink overwrite
 	// by _id: no document is added, and each index is created once per sink.
-	write(t, s, rows)
+	sinktest.Write(t, s, rows)
 	late := metric(day1, "US", "desktop", 4, 41)
-	write(t, s, []*operators.Record{late})
+	sinktest.Write(t, s, []*operators.Record{late})
 	restarted := newSink(t, env, args, metricCols...)
-	write(t, restarted, rows[2:])
+	sinktest.Write(t, restarted, rows[2:])
 	want1[late.Get("_key").S] = normalize(t, late.String())
 	if got := c.docs(t, "metrics-2026.11.21"); !maps.Equal(got, want1) {
 		t.Fatalf("after replay and late update\n%v\nwant\n%v", got, want1)
@@ -141,7 +116,7 @@ func TestIDTemplateTimeColumnAndHashFallback(t *testing.T) {
 	}
 	s := newSink(t, env, map[string]string{"index": c.prefix + "dau-{yyyy-MM-dd}", "id": "{date}:{mid}", "time": "ts"}, cols...)
 	rows := []*operators.Record{dau("m1", day1), dau("m2", day1+1), dau("m1", day2)}
-	write(t, s, rows)
+	sinktest.Write(t, s, rows)
 	if got := c.indices(t); !slices.Equal(got, []string{"dau-2026-11-21", "dau-2026-11-22"}) {
 		t.Fatalf("indices %v", got)
 	}
@@ -157,7 +132,7 @@ func TestIDTemplateTimeColumnAndHashFallback(t *testing.T) {
 	// comes from arrival when the row has no time column.
 	plain := newSink(t, env, map[string]string{"index": c.prefix + "events-{yyyy.MM.dd.HH}"})
 	ev := &operators.Record{Arrival: day2 + 3*3600000, Raw: []byte(`{"page":"/a","n":1}`)}
-	write(t, plain, []*operators.Record{ev, ev})
+	sinktest.Write(t, plain, []*operators.Record{ev, ev})
 	h := fnv.New128a()
 	h.Write([]byte(`{"page":"/a","n":1}`))
 	want = map[string]string{hex.EncodeToString(h.Sum(nil)): `{"n":1,"page":"/a"}`}
@@ -173,8 +148,8 @@ func TestCreateActionKeepsTheFirstDocument(t *testing.T) {
 	first := operators.NewRow(cols, operators.Str("2026-11-21"), operators.Str("m1"), operators.Str("/first"), operators.Int(day1))
 	later := operators.NewRow(cols, operators.Str("2026-11-21"), operators.Str("m1"), operators.Str("/later"), operators.Int(day1+5))
 	other := operators.NewRow(cols, operators.Str("2026-11-21"), operators.Str("m2"), operators.Str("/x"), operators.Int(day1+6))
-	write(t, s, []*operators.Record{first})
-	write(t, s, []*operators.Record{later, other, first})
+	sinktest.Write(t, s, []*operators.Record{first})
+	sinktest.Write(t, s, []*operators.Record{later, other, first})
 	want := map[string]string{"2026-11-21:m1": normalize(t, first.String()), "2026-11-21:m2": normalize(t, other.String())}
 	if got := c.docs(t, "dau-2026-11-21"); !maps.Equal(got, want) {
 		t.Fatalf("documents\n%v\nwant\n%v", got, want)
@@ -207,11 +182,11 @@ func TestRejectedDocumentReachesTheDeadLetterStream(t *testing.T) {
 	dl := &deadLetters{}
 	s := newSink(t, dl.env(c.url), map[string]string{"index": c.prefix + "metrics-{yyyy.MM.dd}"})
 	good := metric(day1, "DE", "mobile", 7, 12.5)
-	write(t, s, []*operators.Record{good})
+	sinktest.Write(t, s, []*operators.Record{good})
 	bad := operators.NewRow(metricCols, operators.Str("bad"), operators.Int(day1), operators.Int(day1+10000),
 		operators.Str("FR"), operators.Str("tv"), operators.Str("many"), operators.Float(1))
 	fine := metric(day1, "US", "desktop", 3, 40)
-	write(t, s, []*operators.Record{bad, fine})
+	sinktest.Write(t, s, []*operators.Record{bad, fine})
 
 	if len(dl.rows) != 1 {
 		t.Fatalf("dead letters %v", dl.rows)
@@ -238,13 +213,13 @@ func TestRetriesAfter429(t *testing.T) {
 	s := newSink(t, &operators.Env{ESURL: c.url}, map[string]string{"index": "metrics-{yyyy.MM.dd}", "backoff": "1ms", "max_backoff": "5ms"})
 	rows := []*operators.Record{metric(day1, "DE", "mobile", 7, 12.5), metric(day1, "US", "desktop", 3, 40)}
 	fake.RejectBulk(2)
-	write(t, s, rows)
+	sinktest.Write(t, s, rows)
 	if st := s.Stats(); st.Retries != 2 || st.Acked != 2 {
 		t.Fatalf("after two rejected bulk requests: stats %+v", st)
 	}
 	fake.RejectItems(1)
 	more := []*operators.Record{metric(day1, "FR", "tv", 1, 1), metric(day1, "IT", "tv", 2, 2)}
-	write(t, s, more)
+	sinktest.Write(t, s, more)
 	if st := s.Stats(); st.Retries != 3 || st.Acked != 4 {
 		t.Fatalf("after one rejected item: stats %+v", st)
 	}
@@ -267,7 +242,7 @@ func TestDownBlocksWritesThenRecoversWithNothingLostOrDoubled(t *testing.T) {
 	for i := range 150 {
 		rows = append(rows, metric(day1, fmt.Sprintf("c%03d", i), "mobile", int64(i), 1))
 	}
-	write(t, s, rows[:10])
+	sinktest.Write(t, s, rows[:10])
 
 	for _, outage := range []struct {
 		name       string
@@ -291,7 +266,7 @@ func TestDownBlocksWritesThenRecoversWithNothingLostOrDoubled(t *testing.T) {
 		if err := <-done; err != nil {
 			t.Fatal(err)
 		}
-		flush(t, s)
+		sinktest.Flush(t, s)
 	}
 	if got, want := c.docs(t, "metrics-2026.11.21"), rowsByID(t, rows); !maps.Equal(got, want) {
 		t.Fatalf("%d documents after recovery, want %d", len(got), len(want))

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"sluice/operators"
+	"sluice/plugins/sinks/sinktest"
 	"sluice/plugins/sources/kafka/kafkatest"
 )
 
@@ -26,6 +27,6 @@ func BenchmarkSink(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	flush(b, s)
+	sinktest.Flush(b, s)
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 }

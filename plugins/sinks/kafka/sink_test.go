@@ -13,30 +13,13 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"sluice/operators"
+	"sluice/plugins/sinks/sinktest"
 	"sluice/plugins/sources/kafka/kafkatest"
 )
 
 func newSink(t testing.TB, env *operators.Env, args map[string]string, columns ...string) *Sink {
 	t.Helper()
-	p, ok := operators.LookupSink("kafka")
-	if !ok {
-		t.Fatal("kafka sink is not registered")
-	}
-	s, err := p.New(operators.SinkConfig{Query: "q", Args: args, Env: env, Columns: columns})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	return s.(*Sink)
-}
-
-func flush(t testing.TB, s *Sink) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if err := s.Flush(ctx); err != nil {
-		t.Fatal(err)
-	}
+	return sinktest.Open(t, "kafka", env, args, columns...).(*Sink)
 }
 
 // produces records every produce request the cluster gets: its acks and
@@ -100,7 +83,7 @@ func TestRowsLandKeyedAndBatched(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	flush(t, s)
+	sinktest.Flush(t, s)
 
 	// Flush returned: everything is on the topic now, no waiting.
 	got := c.ReadAll(t, "mobile-events")
@@ -171,7 +154,7 @@ func TestFlushWaitsForAcks(t *testing.T) {
 		t.Fatalf("flush while the broker holds the produce answer = %v, want 2 rows not yet acknowledged", err)
 	}
 	close(release)
-	flush(t, s)
+	sinktest.Flush(t, s)
 	if got := c.ReadAll(t, "t"); len(got) != 2 || string(got[0].Value) != `{"user_id":"a","n":1,"page":"/p/1"}` {
 		t.Fatalf("topic = %+v", got)
 	}
@@ -194,7 +177,7 @@ func TestTooLargeRowDeadLettered(t *testing.T) {
 	if err := s.Write(context.Background(), []*operators.Record{userRow(operators.Str("a"), 1), big, userRow(operators.Str("c"), 3)}); err != nil {
 		t.Fatal(err)
 	}
-	flush(t, s)
+	sinktest.Flush(t, s)
 	got := c.ReadAll(t, "t")
 	if len(got) != 2 || string(got[0].Value) != `{"user_id":"a","n":1,"page":"/p/1"}` || string(got[1].Value) != `{"user_id":"c","n":3,"page":"/p/3"}` {
 		t.Fatalf("topic = %d messages, want the two small rows", len(got))
@@ -250,7 +233,7 @@ func TestPublishOnDecl(t *testing.T) {
 		if err := s.Write(context.Background(), []*operators.Record{userRow(operators.Str("u1"), 1)}); err != nil {
 			t.Fatal(err)
 		}
-		flush(t, s)
+		sinktest.Flush(t, s)
 	}
 	got := c.ReadAll(t, "mobile-events")
 	if len(got) != 3 || string(got[0].Key) != "u1" || got[1].Key != nil || got[2].Key != nil {
@@ -305,7 +288,7 @@ func TestBrokerErrors(t *testing.T) {
 			if err := s.Write(context.Background(), []*operators.Record{userRow(operators.Str("a"), 1)}); err != nil {
 				t.Fatal(err)
 			}
-			flush(t, s)
+			sinktest.Flush(t, s)
 			got := c.ReadAll(t, "t")
 			st := s.Stats()
 			mu.Lock()

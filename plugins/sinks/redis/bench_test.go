@@ -7,6 +7,7 @@ import (
 
 	"sluice/operators"
 	"sluice/plugins/sinks/redis/redistest"
+	"sluice/plugins/sinks/sinktest"
 )
 
 // BenchmarkSetPipelined is DAU's write path: SADD dau:{date} mid for rows
@@ -37,6 +38,6 @@ func benchmarkMode(b *testing.B, args map[string]string) {
 			b.Fatal(err)
 		}
 	}
-	flush(b, s)
+	sinktest.Flush(b, s)
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 }

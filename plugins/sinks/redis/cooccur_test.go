@@ -11,6 +11,7 @@ import (
 
 	"sluice/operators"
 	"sluice/plugins/sinks/redis/redistest"
+	"sluice/plugins/sinks/sinktest"
 )
 
 // ratings are two sessions' rated clicks, in arrival order.
@@ -64,13 +65,13 @@ func TestCooccurScoresRecommendsAndIgnoresReplays(t *testing.T) {
 	srv := redistest.NewServer(t)
 	c := client(t, srv.Addr())
 	s := newSink(t, &operators.Env{RedisURL: srv.URL()}, cooccurArgs)
-	write(t, s, ratings())
+	sinktest.Write(t, s, ratings())
 	if got := dump(t, c); !maps.Equal(got, cooccurState) {
 		t.Fatalf("after the ratings:\n%q\nwant\n%q", got, cooccurState)
 	}
 	// A replay, one rating per round trip this time.
 	for _, r := range ratings() {
-		write(t, s, []*operators.Record{r})
+		sinktest.Write(t, s, []*operators.Record{r})
 	}
 	if got := dump(t, c); !maps.Equal(got, cooccurState) {
 		t.Fatalf("after a replay:\n%q\nwant\n%q", got, cooccurState)
@@ -91,7 +92,7 @@ func TestCooccurOptionalRecommendations(t *testing.T) {
 	delete(args, "rec")
 	delete(args, "rec_len")
 	args["sim"] = "shop1:sim:"
-	write(t, newSink(t, env, args), ratings())
+	sinktest.Write(t, newSink(t, env, args), ratings())
 	keys := c.Keys(ctx, "*").Val()
 	slices.Sort(keys)
 	want := []string{"sess:s1", "sess:s1:seen", "sess:s2", "sess:s2:seen", "shop1:sim:A", "shop1:sim:B", "shop1:sim:C", "shop1:sim:D"}
@@ -103,7 +104,7 @@ func TestCooccurOptionalRecommendations(t *testing.T) {
 	args = maps.Clone(cooccurArgs)
 	args["rec_top"] = "1"
 	delete(args, "rec_len")
-	write(t, newSink(t, env, args), ratings())
+	sinktest.Write(t, newSink(t, env, args), ratings())
 	// Each rating pushes only its best match: A, B, C, A, B, B.
 	if got := c.LRange(ctx, "rec:u1", 0, -1).Val(); !slices.Equal(got, []string{"C", "B", "A"}) {
 		t.Fatalf("rec:u1 = %q", got)
@@ -121,11 +122,11 @@ func TestCooccurReloadsALostScript(t *testing.T) {
 	ctx := context.Background()
 	s := newSink(t, &operators.Env{RedisURL: srv.URL()}, cooccurArgs)
 	all := ratings()
-	write(t, s, all[:2])
+	sinktest.Write(t, s, all[:2])
 	if err := c.ScriptFlush(ctx).Err(); err != nil {
 		t.Fatal(err)
 	}
-	write(t, s, all[2:])
+	sinktest.Write(t, s, all[2:])
 	if got := dump(t, c); !maps.Equal(got, cooccurState) {
 		t.Fatalf("after a lost script:\n%q\nwant\n%q", got, cooccurState)
 	}
@@ -146,7 +147,7 @@ func TestCooccurRejectsRowsItCannotWrite(t *testing.T) {
 	delete(args, "ttl")
 	s := newSink(t, dl.env(srv.URL()), args)
 	const cols = "user_id,session_id,session_seq,item_id,weight"
-	write(t, s, []*operators.Record{
+	sinktest.Write(t, s, []*operators.Record{
 		row(cols, str("u1"), str("s1"), num(1), str("A"), num(1)),
 		row(cols, str("u1"), str("s1"), operators.Null(), str("B"), num(1)),
 		row(cols, str("u1"), str("s1"), num(3), str("B"), str("lots")),
@@ -232,6 +233,6 @@ func BenchmarkCooccurPipelined(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	flush(b, s)
+	sinktest.Flush(b, s)
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 }

@@ -15,43 +15,18 @@ import (
 
 	"sluice/operators"
 	"sluice/plugins/sinks/redis/redistest"
+	"sluice/plugins/sinks/sinktest"
 )
 
 func newSink(t testing.TB, env *operators.Env, args map[string]string, columns ...string) *Sink {
 	t.Helper()
-	p, ok := operators.LookupSink("redis")
-	if !ok {
-		t.Fatal("redis sink is not registered")
-	}
-	s, err := p.New(operators.SinkConfig{Query: "q", Args: args, Env: env, Columns: columns})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	return s.(*Sink)
+	return sinktest.Open(t, "redis", env, args, columns...).(*Sink)
 }
 
 func client(t testing.TB, addr string) *goredis.Client {
 	c := goredis.NewClient(&goredis.Options{Addr: addr, DisableIdentity: true})
 	t.Cleanup(func() { _ = c.Close() })
 	return c
-}
-
-func flush(t testing.TB, s *Sink) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := s.Flush(ctx); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func write(t testing.TB, s *Sink, rows []*operators.Record) {
-	t.Helper()
-	if err := s.Write(context.Background(), rows); err != nil {
-		t.Fatal(err)
-	}
-	flush(t, s)
 }
 
 // dump is every key of the database as "type contents ttl", with TTLs
@@ -225,11 +200,11 @@ func TestModesWriteExactStateAndReplays(t *testing.T) {
 				t.Fatal(err)
 			}
 			s := newSink(t, env, tc.args)
-			write(t, s, tc.rows)
+			sinktest.Write(t, s, tc.rows)
 			if got := dump(t, c); !maps.Equal(got, tc.want) {
 				t.Fatalf("after writing:\n%q\nwant\n%q", got, tc.want)
 			}
-			write(t, s, tc.rows)
+			sinktest.Write(t, s, tc.rows)
 			want := tc.want
 			if tc.replay != nil {
 				want = tc.replay
@@ -259,12 +234,12 @@ func TestTTLIsSetOnceWhenTheKeyIsCreated(t *testing.T) {
 	srv := redistest.NewServer(t)
 	c := client(t, srv.Addr())
 	s := newSink(t, &operators.Env{RedisURL: srv.URL()}, map[string]string{"mode": "set", "key": "k", "member": "m", "ttl": "1h"})
-	write(t, s, []*operators.Record{row("m", str("a"))})
+	sinktest.Write(t, s, []*operators.Record{row("m", str("a"))})
 	ctx := context.Background()
 	if err := c.Expire(ctx, "k", 5*time.Minute).Err(); err != nil {
 		t.Fatal(err)
 	}
-	write(t, s, []*operators.Record{row("m", str("b"))})
+	sinktest.Write(t, s, []*operators.Record{row("m", str("b"))})
 	if d := c.TTL(ctx, "k").Val(); d > 5*time.Minute || d < 4*time.Minute {
 		t.Fatalf("TTL %s: a later write must not extend the expiry set at creation", d)
 	}
@@ -296,7 +271,7 @@ func TestRejectedRowsReachTheDeadLetterStream(t *testing.T) {
 	}
 	dl := &deadLetters{}
 	s := newSink(t, dl.env(srv.URL()), map[string]string{"mode": "set", "key": "dau:{date}", "member": "mid"})
-	write(t, s, []*operators.Record{
+	sinktest.Write(t, s, []*operators.Record{
 		row("date,mid", str("2026-11-21"), str("m1")),
 		row("date,mid", str("string"), str("m2")),
 		row("date,mid", operators.Null(), str("m3")),
@@ -383,7 +358,7 @@ func TestRedisDownBlocksWritesThenRecovers(t *testing.T) {
 		}
 		return out
 	}
-	write(t, s, dauRows(0, 20))
+	sinktest.Write(t, s, dauRows(0, 20))
 	if n := c.SCard(context.Background(), "dau:2026-11-21").Val(); n != 20 {
 		t.Fatalf("SCARD before the outage = %d, want 20", n)
 	}
@@ -402,7 +377,7 @@ func TestRedisDownBlocksWritesThenRecovers(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	flush(t, s)
+	sinktest.Flush(t, s)
 	got := sorted(c.SMembers(context.Background(), "dau:2026-11-21").Val())
 	var want []string
 	for _, r := range dauRows(20, 120) {
