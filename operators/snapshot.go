@@ -46,17 +46,10 @@ type stateReader struct {
 	err error
 }
 
+// int reads what binary.AppendVarint wrote: a zig-zag encoded uvarint.
 func (r *stateReader) int() int64 {
-	if r.err != nil {
-		return 0
-	}
-	v, n := binary.Varint(r.b)
-	if n <= 0 {
-		r.err = errShortState
-		return 0
-	}
-	r.b = r.b[n:]
-	return v
+	u := r.uint()
+	return int64(u>>1) ^ -int64(u&1)
 }
 
 func (r *stateReader) uint() uint64 {

@@ -3,7 +3,6 @@ package queries_test
 import (
 	"context"
 	"io"
-	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -13,8 +12,6 @@ import (
 	"sluice/plugins/sinks/elasticsearch/estest"
 	"sluice/plugins/sinks/redis/redistest"
 	"sluice/plugins/sources/generator"
-	"sluice/queries"
-	"sluice/sqlengine"
 )
 
 // BenchmarkDAUSinks runs what DAU needs of the shipped pipeline (collector,
@@ -47,18 +44,7 @@ func BenchmarkDAUSinks(b *testing.B) {
 func benchmarkDAU(b *testing.B, env *operators.Env) {
 	rt := operators.NewRuntime(operators.RuntimeConfig{Env: env, QueueSize: 1024})
 	defer rt.Close()
-	for _, f := range []string{"01_collector.sql", "03_enrichment.sql", "04_sessionizer.sql", "07_dau.sql"} {
-		src, _ := fs.ReadFile(queries.Files, f)
-		specs, err := sqlengine.Compile(string(src))
-		if err != nil {
-			b.Fatal(err)
-		}
-		for _, s := range specs {
-			if _, err := rt.Deploy(s); err != nil {
-				b.Fatal(err)
-			}
-		}
-	}
+	deployFiles(b, rt, "01_collector.sql", "03_enrichment.sql", "04_sessionizer.sql", "07_dau.sql")
 	cfg := generator.DefaultConfig()
 	cfg.Users = 100_000
 	cfg.AbuseRate = 0

@@ -19,18 +19,7 @@ func BenchmarkShippedPipeline(b *testing.B) {
 	rt := operators.NewRuntime(operators.RuntimeConfig{QueueSize: 1024})
 	defer rt.Close()
 	files, _ := fs.Glob(queries.Files, "*.sql")
-	for _, f := range files {
-		src, _ := fs.ReadFile(queries.Files, f)
-		specs, err := sqlengine.Compile(string(src))
-		if err != nil {
-			b.Fatal(err)
-		}
-		for _, s := range specs {
-			if _, err := rt.Deploy(s); err != nil {
-				b.Fatal(err)
-			}
-		}
-	}
+	deployFiles(b, rt, files...)
 	cfg := generator.DefaultConfig()
 	cfg.Users = 100_000
 	cfg.AbuseRate = 0
@@ -87,5 +76,21 @@ func ingestAll(b *testing.B, rt *operators.Runtime, batches [][]*operators.Recor
 	defer cancel()
 	if err := rt.Drain(ctx); err != nil {
 		b.Fatal(err)
+	}
+}
+
+// deployFiles deploys shipped query files into rt.
+func deployFiles(b *testing.B, rt *operators.Runtime, files ...string) {
+	for _, f := range files {
+		src, _ := fs.ReadFile(queries.Files, f)
+		specs, err := sqlengine.Compile(string(src))
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, s := range specs {
+			if _, err := rt.Deploy(s); err != nil {
+				b.Fatal(err)
+			}
+		}
 	}
 }
