@@ -9,16 +9,16 @@ import (
 // The built-in aggregates. Sketch aggregates (COUNT_DISTINCT, PERCENTILE,
 // TOPK) are plugins; they register through the same registry.
 func init() {
-	one := func(f func() Aggregator) func([]Value) (func() Aggregator, error) {
-		return func([]Value) (func() Aggregator, error) { return f, nil }
+	one := func(f AggregatorFactory) func([]Value) (AggregatorFactory, error) {
+		return func([]Value) (AggregatorFactory, error) { return f, nil }
 	}
-	RegisterAggregate(AggregateFunc{Name: "COUNT", Star: true, Doc: "rows, or non-NULL values of x", New: one(func() Aggregator { return &countAgg{} })})
-	RegisterAggregate(AggregateFunc{Name: "SUM", Doc: "sum of x; integers stay integers", New: one(func() Aggregator { return &sumAgg{} })})
-	RegisterAggregate(AggregateFunc{Name: "AVG", Doc: "mean of x", New: one(func() Aggregator { return &avgAgg{} })})
-	RegisterAggregate(AggregateFunc{Name: "MIN", Doc: "smallest x", New: one(func() Aggregator { return &extremeAgg{want: -1} })})
-	RegisterAggregate(AggregateFunc{Name: "MAX", Doc: "largest x", New: one(func() Aggregator { return &extremeAgg{want: 1} })})
-	RegisterAggregate(AggregateFunc{Name: "FIRST", Doc: "first non-NULL x in arrival order", New: one(func() Aggregator { return &firstAgg{} })})
-	RegisterAggregate(AggregateFunc{Name: "LAST", Doc: "last non-NULL x in arrival order", New: one(func() Aggregator { return &lastAgg{} })})
+	RegisterAggregate(AggregateFunc{Name: "COUNT", Star: true, Doc: "rows, or non-NULL values of x", New: one(func(dst []Aggregator) { Fill(dst, countAgg{}) })})
+	RegisterAggregate(AggregateFunc{Name: "SUM", Doc: "sum of x; integers stay integers", New: one(func(dst []Aggregator) { Fill(dst, sumAgg{}) })})
+	RegisterAggregate(AggregateFunc{Name: "AVG", Doc: "mean of x", New: one(func(dst []Aggregator) { Fill(dst, avgAgg{}) })})
+	RegisterAggregate(AggregateFunc{Name: "MIN", Doc: "smallest x", New: one(func(dst []Aggregator) { Fill(dst, extremeAgg{want: -1}) })})
+	RegisterAggregate(AggregateFunc{Name: "MAX", Doc: "largest x", New: one(func(dst []Aggregator) { Fill(dst, extremeAgg{want: 1}) })})
+	RegisterAggregate(AggregateFunc{Name: "FIRST", Doc: "first non-NULL x in arrival order", New: one(func(dst []Aggregator) { Fill(dst, firstAgg{}) })})
+	RegisterAggregate(AggregateFunc{Name: "LAST", Doc: "last non-NULL x in arrival order", New: one(func(dst []Aggregator) { Fill(dst, lastAgg{}) })})
 }
 
 // countAgg counts non-NULL values; COUNT(*) is compiled to add a non-NULL

@@ -30,7 +30,7 @@ func TestBuiltinAggregates(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		a := mk()
+		a := NewAggregator(mk)
 		for _, v := range tc.in {
 			a.Add(v)
 		}
@@ -42,7 +42,7 @@ func TestBuiltinAggregates(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c := mk()
+		c := NewAggregator(mk)
 		if err := c.UnmarshalBinary(b); err != nil {
 			t.Fatalf("%s: unmarshal: %v", tc.name, err)
 		}

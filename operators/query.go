@@ -3,6 +3,7 @@ package operators
 import (
 	"context"
 	"errors"
+	"runtime/pprof"
 	"sync/atomic"
 	"time"
 )
@@ -82,6 +83,8 @@ func (q *Query) Status() string {
 
 func (q *Query) run() {
 	defer close(q.done)
+	// CPU profiles (--pprof) attribute samples to the statement.
+	pprof.SetGoroutineLabels(pprof.WithLabels(context.Background(), pprof.Labels("statement", q.spec.Name)))
 	ticker := time.NewTicker(q.rt.cfg.TickInterval)
 	defer ticker.Stop()
 	emit := q.emit

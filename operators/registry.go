@@ -56,7 +56,32 @@ type AggregateFunc struct {
 	// Star is true if the function accepts * (COUNT(*)).
 	Star bool
 	// New validates the constant params and returns a factory of empty aggregators.
-	New func(params []Value) (func() Aggregator, error)
+	New func(params []Value) (AggregatorFactory, error)
+}
+
+// AggregatorFactory fills dst with new, empty aggregators. A window creates
+// the aggregators of many groups with one call, so a factory should
+// allocate them together (see Fill).
+type AggregatorFactory func(dst []Aggregator)
+
+// Fill sets each element of dst to a pointer into one new array of
+// len(dst) copies of init: one allocation for many aggregators.
+func Fill[T any, P interface {
+	*T
+	Aggregator
+}](dst []Aggregator, init T) {
+	arr := make([]T, len(dst))
+	for i := range arr {
+		arr[i] = init
+		dst[i] = P(&arr[i])
+	}
+}
+
+// NewAggregator is one aggregator from f.
+func NewAggregator(f AggregatorFactory) Aggregator {
+	var one [1]Aggregator
+	f(one[:])
+	return one[0]
 }
 
 // RegisterScalar adds a scalar function; a duplicate name panics at init.

@@ -133,7 +133,7 @@ func (a *Sessions) add(ts int64) {
 		}
 		s = &session{key: string(buf), first: ts, start: ts, last: ts, aggs: make([]Aggregator, len(a.Aggs))}
 		for i, ag := range a.Aggs {
-			s.aggs[i] = ag.New()
+			s.aggs[i] = NewAggregator(ag.New)
 		}
 		a.open[s.key] = s
 		a.fold(s, ts)

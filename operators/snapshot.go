@@ -96,14 +96,21 @@ func (r *stateReader) values(n int) []Value {
 func (r *stateReader) aggs(specs []AggSpec) []Aggregator {
 	out := make([]Aggregator, len(specs))
 	for i, s := range specs {
-		out[i] = s.New()
+		out[i] = NewAggregator(s.New)
+	}
+	r.aggsInto(out)
+	return out
+}
+
+// aggsInto reads the state of empty aggregators.
+func (r *stateReader) aggsInto(aggs []Aggregator) {
+	for i, ag := range aggs {
 		if p := r.bytes(); r.err == nil {
-			if err := out[i].UnmarshalBinary(p); err != nil {
+			if err := ag.UnmarshalBinary(p); err != nil {
 				r.err = fmt.Errorf("aggregate %d: %w", i, err)
 			}
 		}
 	}
-	return out
 }
 
 // watermark reads what stateWriter.watermark wrote. The restored statement
@@ -185,13 +192,13 @@ func (a *Aggregate) restoreWindows(r *stateReader, groups *int, emitted bool) (m
 		for m := r.uint(); m > 0 && r.err == nil; m-- {
 			// Room for the aggregators too: later groups of this window
 			// are carved from the same chunk.
-			g := win.alloc(len(a.Keys), len(a.Aggs))
+			g := win.alloc(len(a.Keys), a.Aggs)
 			g.set = int(r.uint())
 			if g.set >= len(a.sets) {
 				return nil, errors.New("state: grouping set out of range")
 			}
 			copy(g.keys, r.values(len(a.Keys)))
-			copy(g.aggs, r.aggs(a.Aggs))
+			r.aggsInto(g.aggs)
 			g.key = string(appendSetKey(nil, g.set, g.keys, a.sets[g.set]))
 			win.groups[g.key] = g
 			*groups++

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"slices"
 	"sort"
+	"strings"
 )
 
 // WindowKind is how a statement groups time.
@@ -20,7 +21,7 @@ const (
 // AggSpec is one aggregate of a statement.
 type AggSpec struct {
 	Arg Expr // over the input row; nil for COUNT(*)
-	New func() Aggregator
+	New AggregatorFactory
 }
 
 // OrderKey is one ORDER BY term, over the output-phase row.
@@ -63,11 +64,16 @@ type Aggregate struct {
 	groups  int
 	dirty   []*group // running aggregates: groups changed in this batch
 
-	orow   []Value
-	keyBuf []byte
-	schema *Schema
-	sets   [][]int
-	inSet  [][]bool
+	orow    []Value
+	keyBuf  []byte
+	hexKeys []byte     // scratch: a window's row keys
+	byKey   []keyedRow // scratch: a window's rows in output order
+	schema  *Schema
+	sets    [][]int
+	inSet   [][]bool
+	full    int // the grouping set of every key, or -1
+	// lastSize is the group count of the window closed last.
+	lastSize int
 }
 
 type window struct {
@@ -77,23 +83,39 @@ type window struct {
 	updated bool // in Aggregate.late
 
 	// Groups are carved from chunks, a window's state is freed at once.
-	chunk     int
-	groupSlab []group
-	valueSlab []Value
-	aggSlab   []Aggregator
+	chunk      int
+	filled     [][]group // full chunks, oldest first; groupSlab is the current one
+	groupSlab  []group
+	valueSlab  []Value
+	aggSlab    []Aggregator
+	parentSlab []*group
 }
 
 // maxChunk bounds the groups of one slab chunk; chunks start small and
 // double, so a window with three groups does not hold room for hundreds.
 const maxChunk = 512
 
-// alloc returns an empty group with room for its keys and aggregators.
-func (w *window) alloc(keys, aggs int) *group {
+// alloc returns an empty group with room for its keys and new, empty
+// aggregators. The aggregators of a chunk's groups are made together, one
+// allocation per aggregate.
+func (w *window) alloc(keys int, specs []AggSpec) *group {
+	aggs := len(specs)
 	if len(w.groupSlab) == cap(w.groupSlab) {
+		if w.groupSlab != nil {
+			w.filled = append(w.filled, w.groupSlab)
+		}
 		w.chunk = min(max(2*w.chunk, 4), maxChunk)
 		w.groupSlab = make([]group, 0, w.chunk)
 		w.valueSlab = make([]Value, 0, w.chunk*keys)
-		w.aggSlab = make([]Aggregator, 0, w.chunk*aggs)
+		w.aggSlab = make([]Aggregator, w.chunk*aggs)
+		col := make([]Aggregator, w.chunk)
+		for i, s := range specs {
+			s.New(col)
+			for j, ag := range col {
+				w.aggSlab[j*aggs+i] = ag
+			}
+		}
+		w.aggSlab = w.aggSlab[:0]
 	}
 	w.groupSlab = w.groupSlab[:len(w.groupSlab)+1]
 	g := &w.groupSlab[len(w.groupSlab)-1]
@@ -106,12 +128,37 @@ func (w *window) alloc(keys, aggs int) *group {
 	return g
 }
 
+// list is the window's groups in the order they were created, which is
+// their order in memory.
+func (w *window) list() []*group {
+	out := make([]*group, 0, len(w.groups))
+	for _, chunk := range append(w.filled, w.groupSlab) {
+		for i := range chunk {
+			out = append(out, &chunk[i])
+		}
+	}
+	return out
+}
+
+// allocParents returns room for n parent pointers, carved like groups.
+func (w *window) allocParents(n int) []*group {
+	if cap(w.parentSlab)-len(w.parentSlab) < n {
+		w.parentSlab = make([]*group, 0, max(w.chunk, 4)*n)
+	}
+	k := len(w.parentSlab)
+	w.parentSlab = w.parentSlab[:k+n]
+	return w.parentSlab[k : k+n : k+n]
+}
+
 type group struct {
 	key   string // grouping set and key values, order-preserving (see appendKey)
 	set   int
 	keys  []Value
 	aggs  []Aggregator
 	dirty bool
+	// parents are the groups of the other grouping sets that an event of
+	// this group (of the set of every key) also belongs to.
+	parents []*group
 }
 
 func (a *Aggregate) init() {
@@ -132,10 +179,14 @@ func (a *Aggregate) init() {
 		a.sets = [][]int{all}
 	}
 	a.inSet = make([][]bool, len(a.sets))
+	a.full = -1
 	for s, set := range a.sets {
 		a.inSet[s] = make([]bool, len(a.Keys))
 		for _, k := range set {
 			a.inSet[s][k] = true
+		}
+		if a.full < 0 && !slices.Contains(a.inSet[s], false) {
+			a.full = s
 		}
 	}
 	names := make([]string, 0, len(a.Columns)+3)
@@ -206,7 +257,9 @@ func (a *Aggregate) Process(batch []*Record, emit Emit) {
 func (a *Aggregate) window(start int64) *window {
 	w := a.windows[start]
 	if w == nil {
-		w = &window{start: start, groups: map[string]*group{}}
+		// Sized like the last closed window: growing a map of thousands of
+		// groups step by step rehashes it many times.
+		w = &window{start: start, groups: make(map[string]*group, a.lastSize)}
 		a.windows[start] = w
 	}
 	return w
@@ -253,45 +306,90 @@ func (a *Aggregate) emitLate(emit Emit) {
 	a.late = a.late[:0]
 }
 
-// add folds the current event into its group of every grouping set.
+// add folds the current event into its group of every grouping set. With
+// a grouping set of every key (CUBE and ROLLUP have one), only that group is
+// looked up per event: it remembers its groups in the other sets.
 func (a *Aggregate) add(w *window) {
-	for s := range a.sets {
-		buf := appendSetKey(a.keyBuf[:0], s, a.kv, a.sets[s])
-		a.keyBuf = buf
-		g := w.groups[string(buf)]
-		if g == nil {
-			if a.groups >= a.MaxGroups {
-				a.Counters.Errors.Add(1)
-				continue
+	if a.full < 0 {
+		for s := range a.sets {
+			if g := a.group(w, s); g != nil {
+				a.update(w, g)
 			}
-			g = a.newGroup(w, s)
-			g.key = string(buf)
-			w.groups[g.key] = g
 		}
-		for i, ag := range g.aggs {
-			ag.Add(a.args[i])
+		return
+	}
+	g := a.group(w, a.full)
+	if g == nil {
+		return
+	}
+	a.update(w, g)
+	if len(a.sets) == 1 {
+		return
+	}
+	if g.parents != nil {
+		for _, p := range g.parents {
+			a.update(w, p)
 		}
-		switch {
-		case w.emitted:
-			g.dirty = true
-		case a.Kind == NoWindow && !g.dirty:
-			g.dirty = true
-			a.dirty = append(a.dirty, g)
+		return
+	}
+	parents := w.allocParents(len(a.sets) - 1)[:0]
+	for s := range a.sets {
+		if s == a.full {
+			continue
 		}
+		p := a.group(w, s)
+		if p == nil {
+			parents = nil // over MaxGroups: look the sets up again next time
+			continue
+		}
+		a.update(w, p)
+		if parents != nil {
+			parents = append(parents, p)
+		}
+	}
+	g.parents = parents
+}
+
+// group is the window's group of grouping set s for the current keys,
+// created if new; nil when MaxGroups is reached (counted as an error).
+func (a *Aggregate) group(w *window, s int) *group {
+	buf := appendSetKey(a.keyBuf[:0], s, a.kv, a.sets[s])
+	a.keyBuf = buf
+	g := w.groups[string(buf)]
+	if g == nil {
+		if a.groups >= a.MaxGroups {
+			a.Counters.Errors.Add(1)
+			return nil
+		}
+		g = a.newGroup(w, s)
+		g.key = string(buf)
+		w.groups[g.key] = g
+	}
+	return g
+}
+
+// update adds the current event's arguments to g's aggregates.
+func (a *Aggregate) update(w *window, g *group) {
+	for i, ag := range g.aggs {
+		ag.Add(a.args[i])
+	}
+	switch {
+	case w.emitted:
+		g.dirty = true
+	case a.Kind == NoWindow && !g.dirty:
+		g.dirty = true
+		a.dirty = append(a.dirty, g)
 	}
 }
 
 func (a *Aggregate) newGroup(w *window, set int) *group {
 	a.groups++
-	g := w.alloc(len(a.Keys), len(a.Aggs))
+	g := w.alloc(len(a.Keys), a.Aggs)
 	g.set = set
 	for k := range a.Keys {
 		if a.inSet[set][k] {
 			g.keys[k] = a.kv[k]
 		}
-	}
-	for i, ag := range a.Aggs {
-		g.aggs[i] = ag.New()
 	}
 	return g
 }
@@ -339,11 +437,8 @@ func (a *Aggregate) close(wm int64, emit Emit) {
 	for _, s := range closed {
 		w := a.windows[s]
 		delete(a.windows, s)
-		groups := make([]*group, 0, len(w.groups))
-		for _, g := range w.groups {
-			groups = append(groups, g)
-		}
-		if rows := a.rows(groups, s, s+a.Size); len(rows) > 0 {
+		a.lastSize = len(w.groups)
+		if rows := a.rows(w.list(), s, s+a.Size); len(rows) > 0 {
 			emit(rows)
 		}
 		if a.LateFor > 0 {
@@ -384,11 +479,14 @@ func (a *Aggregate) emitDirty(emit Emit) {
 
 // rows turns groups into output rows: HAVING, then ORDER BY and LIMIT, then
 // the projection. Without ORDER BY, rows come in grouping-set then key order.
-// A window's rows share two allocations: one for their values, one for the
-// records.
+// The rows are computed in the groups' order (memory order, for a closing
+// window) and sorted after. A window's rows share two allocations: one for
+// their values, one for the records.
 func (a *Aggregate) rows(groups []*group, start, end int64) []*Record {
-	sort.Slice(groups, func(i, j int) bool { return groupLess(groups[i], groups[j]) })
 	width := len(a.schema.Names)
+	keyAt := width - 1 // _key, filled in after the loop from one string
+	hexKeys := a.hexKeys[:0]
+	byKey := a.byKey[:0]
 	slab := make([]Value, 0, len(groups)*width)
 	var sortKeys [][]Value
 	nk := len(a.Keys)
@@ -413,7 +511,8 @@ func (a *Aggregate) rows(groups []*group, start, end int64) []*Record {
 			}
 			slab = append(slab, e(a.orow))
 		}
-		slab = append(slab, Str(RowKey(*a.Query, start, g.set, g.keys)))
+		hexKeys = appendRowKey(hexKeys, a.keyBuf[:0], *a.Query, start, g.set, g.keys)
+		slab = append(slab, Value{})
 		if len(a.Order) > 0 {
 			sk := make([]Value, len(a.Order))
 			for k, o := range a.Order {
@@ -421,21 +520,20 @@ func (a *Aggregate) rows(groups []*group, start, end int64) []*Record {
 			}
 			sortKeys = append(sortKeys, sk)
 		}
+		byKey = append(byKey, keyedRow{key: g.key, row: n})
 		n++
 	}
+	a.hexKeys = hexKeys
+	keys := string(hexKeys) // one allocation for every row's _key
 	recs := make([]Record, n)
-	out := make([]*Record, n)
 	for i := range recs {
+		slab[i*width+keyAt] = Str(keys[32*i : 32*i+32])
 		recs[i] = Record{Arrival: a.arrival, Schema: a.schema, Values: slab[i*width : (i+1)*width : (i+1)*width]}
-		out[i] = &recs[i]
 	}
+	slices.SortFunc(byKey, func(x, y keyedRow) int { return strings.Compare(x.key, y.key) })
 	if len(a.Order) > 0 {
-		idx := make([]int, n)
-		for i := range idx {
-			idx[i] = i
-		}
-		sort.SliceStable(idx, func(i, j int) bool {
-			x, y := sortKeys[idx[i]], sortKeys[idx[j]]
+		sort.SliceStable(byKey, func(i, j int) bool {
+			x, y := sortKeys[byKey[i].row], sortKeys[byKey[j].row]
 			for k, o := range a.Order {
 				if c := compareNullsFirst(x[k], y[k]); c != 0 {
 					return (c < 0) != o.Desc
@@ -443,19 +541,24 @@ func (a *Aggregate) rows(groups []*group, start, end int64) []*Record {
 			}
 			return false
 		})
-		sorted := make([]*Record, n)
-		for i, j := range idx {
-			sorted[i] = out[j]
-		}
-		out = sorted
 	}
-	if a.Limit > 0 && len(out) > a.Limit {
-		out = out[:a.Limit]
+	if a.Limit > 0 && len(byKey) > a.Limit {
+		byKey = byKey[:a.Limit]
 	}
+	out := make([]*Record, len(byKey))
+	for i, k := range byKey {
+		out[i] = &recs[k.row]
+	}
+	clear(byKey)
+	a.byKey = byKey
 	return out
 }
 
-func groupLess(x, y *group) bool { return x.key < y.key }
+// keyedRow is an output row's position and its group's key, for sorting.
+type keyedRow struct {
+	key string
+	row int
+}
 
 // compareNullsFirst is a total order for sorting: NULL first, then values;
 // kinds that do not compare order by kind.
@@ -488,18 +591,20 @@ func floorTo(ts, size int64) int64 {
 // window start, the grouping set and the group's key values. Sinks use it as
 // the idempotent document id, so a replayed window overwrites itself.
 func RowKey(query string, windowStart int64, set int, keys []Value) string {
-	h := sha256.New()
-	var buf [64]byte
-	b := append(buf[:0], query...)
+	var scratch [128]byte
+	return string(appendRowKey(nil, scratch[:0], query, windowStart, set, keys))
+}
+
+// appendRowKey appends RowKey's 32 hex digits to dst; scratch is room for
+// the hashed bytes.
+func appendRowKey(dst, scratch []byte, query string, windowStart int64, set int, keys []Value) []byte {
+	b := append(scratch[:0], query...)
 	b = append(b, 0)
 	b = binary.AppendVarint(b, windowStart)
 	b = binary.AppendUvarint(b, uint64(set))
-	h.Write(b)
 	for _, k := range keys {
-		h.Write(AppendValue(buf[:0], k))
+		b = AppendValue(b, k)
 	}
-	sum := h.Sum(buf[:0])
-	var out [32]byte
-	hex.Encode(out[:], sum[:16])
-	return string(out[:])
+	sum := sha256.Sum256(b)
+	return hex.AppendEncode(dst, sum[:16])
 }

@@ -20,7 +20,7 @@ func newAggregate(t testing.TB, name string, params ...operators.Value) operator
 	if err != nil {
 		t.Fatalf("%s%v: %v", name, params, err)
 	}
-	return factory()
+	return operators.NewAggregator(factory)
 }
 
 // roundTrip marshals a into a fresh aggregator of the same kind and checks

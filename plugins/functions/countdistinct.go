@@ -19,8 +19,8 @@ func init() {
 		Doc: "COUNT_DISTINCT(x), written COUNT(DISTINCT x): number of distinct non-NULL x; exact up to 1,024, " +
 			"then a HyperLogLog estimate (precision 14: 0.81% standard error). " +
 			"Values are compared by their text, so 5, 5.0 and '5' are one value",
-		New: func([]operators.Value) (func() operators.Aggregator, error) {
-			return func() operators.Aggregator { return &countDistinct{} }, nil
+		New: func([]operators.Value) (operators.AggregatorFactory, error) {
+			return func(dst []operators.Aggregator) { operators.Fill(dst, countDistinct{}) }, nil
 		},
 	})
 }
@@ -43,6 +43,8 @@ type countDistinct struct {
 	few  []uint64
 	many map[uint64]struct{}
 	sk   *hyperloglog.Sketch
+	// small holds the first hashes: most groups of a CUBE see one or two.
+	small [2]uint64
 }
 
 func (c *countDistinct) Add(v operators.Value) {
@@ -77,6 +79,9 @@ func (c *countDistinct) addHash(h uint64) {
 			c.many = nil
 		}
 	case !slices.Contains(c.few, h):
+		if c.few == nil {
+			c.few = c.small[:0]
+		}
 		c.few = append(c.few, h)
 		if len(c.few) > fewDistinct {
 			c.many = make(map[uint64]struct{}, 2*fewDistinct)

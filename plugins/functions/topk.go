@@ -25,12 +25,12 @@ func init() {
 		Doc: "TOPK(x, k): the k most frequent values of x as JSON [{\"value\":\"…\",\"count\":N},…], by count " +
 			"descending then value; exact while x has at most 10·k distinct values, then space-saving " +
 			"(counts may be overestimated by at most the smallest tracked count)",
-		New: func(params []operators.Value) (func() operators.Aggregator, error) {
+		New: func(params []operators.Value) (operators.AggregatorFactory, error) {
 			k := params[0]
 			if k.Kind != operators.KindInt || k.I < 1 || k.I > maxTopK {
 				return nil, fmt.Errorf("TOPK: k must be an integer in [1, %d], got %s", maxTopK, k)
 			}
-			return func() operators.Aggregator { return newTopK(int(k.I)) }, nil
+			return func(dst []operators.Aggregator) { operators.Fill(dst, topK{k: int(k.I)}) }, nil
 		},
 	})
 }
@@ -49,7 +49,6 @@ type topK struct {
 	index map[string]int // value → position in heap
 }
 
-func newTopK(k int) *topK { return &topK{k: k} }
 
 func (t *topK) capacity() int { return t.k * topKSlack }
 
