@@ -18,12 +18,13 @@ type Extractor struct {
 	schema *Schema // the last overlay schema seen
 	idx    []int   // per path: position of its first segment in schema, or -1
 	found  []bool  // scratch: slots filled from the JSON
-	hints  []int   // per slot: where its key was in the last indexed record
+	layout *Layout // the last indexed layout seen
+	pos    []int   // per path: its member in layout, or -1
 }
 
 // NewExtractor extracts each path into the slot of the same index.
 func NewExtractor(paths [][]string) *Extractor {
-	x := &Extractor{paths: paths, idx: make([]int, len(paths)), hints: make([]int, len(paths))}
+	x := &Extractor{paths: paths, idx: make([]int, len(paths)), pos: make([]int, len(paths))}
 	for i := range x.idx {
 		x.idx[i] = -1
 	}
@@ -76,10 +77,17 @@ func (x *Extractor) Extract(r *Record, dst []Value) {
 func (x *Extractor) fromRaw(raw []byte, ix *RawIndex, dst []Value) {
 	var m member
 	if ix != nil {
+		if ix.layout != x.layout {
+			x.layout = ix.layout
+			for i, p := range x.paths {
+				x.pos[i] = ix.layout.pos(p[0])
+			}
+		}
 		for i, p := range x.paths {
-			if x.idx[i] >= 0 || !ix.lookup(raw, p[0], &x.hints[i], &m) {
+			if x.idx[i] >= 0 || x.pos[i] < 0 {
 				continue
 			}
+			ix.fill(raw, x.pos[i], &m)
 			dst[i] = x.value(&m, p)
 		}
 		return

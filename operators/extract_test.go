@@ -12,7 +12,7 @@ func TestExtract(t *testing.T) {
 	raw := []byte(` { "s" : "hé\"llo" , "n":42,"f":-1.5e2,"b":false,"o":{"k":[1,{"z":"}"}],"x":1},"a":[1, "]", {}],` +
 		`"esc":"line\nbreak","q\"k":"quoted key","neg":-7, "s":"second"}`)
 	row := make([]Value, x.Len())
-	x.Extract(&Record{Raw: raw, Index: IndexRaw(raw)}, row)
+	x.Extract(&Record{Raw: raw, Index: IndexRaw(raw, nil)}, row)
 	want := []Value{Str(`hé"llo`), Int(42), Float(-150), Bool(false), RawJSON(`[1,{"z":"}"}]`), RawJSON(`[1, "]", {}]`), Null(), Str("line\nbreak"), Str("quoted key"), Int(-7)}
 	for i := range want {
 		if row[i] != want[i] {
@@ -47,7 +47,7 @@ func FuzzExtract(f *testing.F) {
 		x.Extract(&Record{Raw: raw}, row)
 		// The index gives what the scan gives.
 		indexed := make([]Value, len(paths))
-		NewExtractor(paths).Extract(&Record{Raw: raw, Index: IndexRaw(raw)}, indexed)
+		NewExtractor(paths).Extract(&Record{Raw: raw, Index: IndexRaw(raw, nil)}, indexed)
 		for i := range row {
 			if row[i] != indexed[i] {
 				t.Fatalf("%s: path %v scanned %v, indexed %v", raw, paths[i], row[i], indexed[i])

@@ -9,7 +9,7 @@ import "github.com/buger/jsonparser"
 // sees it; records are immutable after that.
 type RawIndex struct {
 	members []rawMember
-	dups    bool // some key appears twice
+	layout  *Layout
 }
 
 type rawMember struct {
@@ -17,9 +17,76 @@ type rawMember struct {
 	typ      uint8     // a jsonparser.ValueType
 }
 
-// IndexRaw indexes a JSON object's top-level members. It returns nil for
-// malformed JSON or keys with escapes (statements then scan as before).
-func IndexRaw(raw []byte) *RawIndex {
+// Layout is the sequence of a record's top-level keys. The events of one
+// producer share a few layouts, and a stream hands the same *Layout to
+// every record with those keys in that order, so that a statement finds
+// where its fields are once per layout rather than once per record.
+type Layout struct {
+	keys []string
+}
+
+// pos is where key first appears, or -1.
+func (l *Layout) pos(key string) int {
+	for i, k := range l.keys {
+		if k == key {
+			return i
+		}
+	}
+	return -1
+}
+
+// Layouts interns the layouts of one stream's records. It belongs to the
+// goroutine that indexes them.
+type Layouts struct {
+	recent [layoutsKept]*Layout // most recently used first
+}
+
+// layoutsKept bounds the layouts a stream remembers: a few producers with
+// different field orders, or optional fields, each keep theirs.
+const layoutsKept = 8
+
+// get is the interned layout of ix's keys in raw.
+func (ls *Layouts) get(raw []byte, members []rawMember) *Layout {
+	for i, l := range ls.recent {
+		if l == nil {
+			break
+		}
+		if l.matches(raw, members) {
+			copy(ls.recent[1:i+1], ls.recent[:i])
+			ls.recent[0] = l
+			return l
+		}
+	}
+	l := newLayout(raw, members)
+	copy(ls.recent[1:], ls.recent[:layoutsKept-1])
+	ls.recent[0] = l
+	return l
+}
+
+func newLayout(raw []byte, members []rawMember) *Layout {
+	l := &Layout{keys: make([]string, len(members))}
+	for i, m := range members {
+		l.keys[i] = string(raw[m.key[0]:m.key[1]])
+	}
+	return l
+}
+
+func (l *Layout) matches(raw []byte, members []rawMember) bool {
+	if len(l.keys) != len(members) {
+		return false
+	}
+	for i, m := range members {
+		if string(raw[m.key[0]:m.key[1]]) != l.keys[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// IndexRaw indexes a JSON object's top-level members, interning its
+// layout in ls (nil: a layout of its own). It returns nil for malformed
+// JSON or keys with escapes (statements then scan as before).
+func IndexRaw(raw []byte, ls *Layouts) *RawIndex {
 	var s scanner
 	var m member
 	if s.start(raw) != nil {
@@ -32,58 +99,21 @@ func IndexRaw(raw []byte) *RawIndex {
 			return nil
 		}
 		if !ok {
-			return ix
+			break
 		}
 		k, v := m.kOff, m.vOff
-		if !ix.dups {
-			for i := range ix.members {
-				if ix.is(raw, i, string(m.key)) {
-					ix.dups = true
-				}
-			}
-		}
 		ix.members = append(ix.members, rawMember{
 			key: [2]uint32{uint32(k), uint32(k + len(m.key))},
 			val: [2]uint32{uint32(v), uint32(v + len(m.val))},
 			typ: uint8(m.typ),
 		})
 	}
-}
-
-// lookup finds a member by key; the first of duplicates wins, as in a scan.
-// hint is where the key was in the last record: events of one producer
-// keep their keys in one order, so it is usually right at once.
-func (ix *RawIndex) lookup(raw []byte, key string, hint *int, m *member) bool {
-	if h := *hint; h < len(ix.members) && ix.is(raw, h, key) && !ix.earlier(raw, h, key) {
-		ix.fill(raw, h, m)
-		return true
+	if ls == nil {
+		ix.layout = newLayout(raw, ix.members)
+	} else {
+		ix.layout = ls.get(raw, ix.members)
 	}
-	for i := range ix.members {
-		if ix.is(raw, i, key) {
-			*hint = i
-			ix.fill(raw, i, m)
-			return true
-		}
-	}
-	return false
-}
-
-func (ix *RawIndex) is(raw []byte, i int, key string) bool {
-	x := &ix.members[i]
-	return int(x.key[1]-x.key[0]) == len(key) && string(raw[x.key[0]:x.key[1]]) == key
-}
-
-// earlier reports a duplicate of key before member i (rare; keeps "first wins").
-func (ix *RawIndex) earlier(raw []byte, i int, key string) bool {
-	if !ix.dups {
-		return false
-	}
-	for j := 0; j < i; j++ {
-		if ix.is(raw, j, key) {
-			return true
-		}
-	}
-	return false
+	return ix
 }
 
 func (ix *RawIndex) fill(raw []byte, i int, m *member) {

@@ -17,7 +17,8 @@ type stream struct {
 	queue   chan []*Record
 	pending atomic.Int64 // records queued, not yet handed on
 	in      atomic.Uint64
-	tail    *ring // a sample of recent records: the first of each batch
+	tail    *ring   // a sample of recent records: the first of each batch
+	layouts Layouts // the records' key layouts; used by run only
 	// eventTimeOnly: the statements reading the stream see a stopped wall clock.
 	eventTimeOnly atomic.Bool
 
@@ -74,7 +75,7 @@ func (s *stream) run() {
 		// Index each event's JSON once, before any statement reads it.
 		for _, r := range batch {
 			if r.Raw != nil && r.Index == nil {
-				r.Index = IndexRaw(r.Raw)
+				r.Index = IndexRaw(r.Raw, &s.layouts)
 			}
 		}
 		s.tail.add([]*Record{sample(batch[0])})
