@@ -49,7 +49,6 @@ type topK struct {
 	index map[string]int // value → position in heap
 }
 
-
 func (t *topK) capacity() int { return t.k * topKSlack }
 
 func (t *topK) Add(v operators.Value) {
