@@ -320,6 +320,15 @@ func (a *Aggregate) add(w *window) {
 	}
 	g := a.group(w, a.full)
 	if g == nil {
+		// Over MaxGroups: the coarser groups that exist still count it.
+		for s := range a.sets {
+			if s == a.full {
+				continue
+			}
+			if p := a.group(w, s); p != nil {
+				a.update(w, p)
+			}
+		}
 		return
 	}
 	a.update(w, g)

@@ -1,6 +1,7 @@
 package operators
 
 import (
+	"strings"
 	"testing"
 )
 
@@ -125,5 +126,56 @@ func TestRowKeyIsStable(t *testing.T) {
 		if other == k1 {
 			t.Errorf("distinct rows share key %s", k1)
 		}
+	}
+}
+
+// cubeCount is COUNT(*) per CUBE(a, b) over fields a and b, in one
+// tumbling window of event time ts.
+func cubeCount(maxGroups int) (*Aggregate, *Counters) {
+	c := &Counters{}
+	name := "cube"
+	mk, _ := aggregateFactory("COUNT")
+	slot := func(i int) Expr { return func(row []Value) Value { return row[i] } }
+	return &Aggregate{
+		KeyedInput: KeyedInput{
+			Extract:   NewExtractor([][]string{{"ts"}, {"a"}, {"b"}}),
+			EventTime: slot(0),
+			Keys:      []Expr{slot(1), slot(2)},
+			Aggs:      []AggSpec{{New: mk}},
+			Counters:  c,
+		},
+		Query:     &name,
+		Kind:      Tumble,
+		Size:      10_000,
+		Sets:      [][]int{{0, 1}, {0}, {1}, {}},
+		Columns:   []string{"a", "b", "n"},
+		Project:   []Expr{slot(0), slot(1), slot(4)},
+		MaxGroups: maxGroups,
+	}, c
+}
+
+// Past MaxGroups, an event whose group cannot be opened is an error, and
+// the groups of the other grouping sets that exist still count it.
+func TestCubeOverMaxGroups(t *testing.T) {
+	a, c := cubeCount(5)
+	var batch []*Record
+	for _, ab := range []string{`"x",1`, `"x",2`, `"y",1`, `"x",2`} {
+		batch = append(batch, &Record{Raw: []byte(`{"ts":1000,"a":` + ab[:3] + `,"b":` + ab[4:] + `}`)})
+	}
+	var rows []string
+	a.Process(batch, func(rs []*Record) {})
+	a.Finish(func(rs []*Record) {
+		for _, r := range rs {
+			rows = append(rows, r.Get("a").Text()+"/"+r.Get("b").Text()+":"+r.Get("n").Text())
+		}
+	})
+	// (x,1) opens (x), (1) and (); (x,2) opens the fifth group and finds
+	// no room for (2); (y,1) and (y) find none either.
+	want := "x/1:1 x/2:2 x/:3 /1:2 /:4" // NULL is the rolled-up key
+	if got := strings.Join(rows, " "); got != want {
+		t.Errorf("rows %s, want %s", got, want)
+	}
+	if e := c.Errors.Load(); e != 4 {
+		t.Errorf("errors = %d, want 4: (2) twice, (y,1) and (y)", e)
 	}
 }
