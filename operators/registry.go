@@ -57,6 +57,27 @@ type AggregateFunc struct {
 	Star bool
 	// New validates the constant params and returns a factory of empty aggregators.
 	New func(params []Value) (AggregatorFactory, error)
+	// Shares names a family of aggregates whose calls over the same argument
+	// keep one state between them (PERCENTILE(x, 50), PERCENTILE(x, 95) and
+	// MEDIAN(x) keep x's values once). Its aggregators implement Sharer.
+	Shares string
+}
+
+// Sharer is an aggregator that can answer from the state of another of its
+// family, over the same values in the same group, instead of its own.
+type Sharer interface {
+	// Share makes the aggregator read src's state; it adds nothing itself
+	// from then on.
+	Share(src Aggregator)
+}
+
+// share links each aggregator whose spec names an earlier one to it.
+func share(specs []AggSpec, aggs []Aggregator) {
+	for i, s := range specs {
+		if s.SharedWith > 0 {
+			aggs[i].(Sharer).Share(aggs[s.SharedWith-1])
+		}
+	}
 }
 
 // AggregatorFactory fills dst with new, empty aggregators. A window creates

@@ -135,6 +135,7 @@ func (a *Sessions) add(ts int64) {
 		for i, ag := range a.Aggs {
 			s.aggs[i] = NewAggregator(ag.New)
 		}
+		share(a.Aggs, s.aggs)
 		a.open[s.key] = s
 		a.fold(s, ts)
 		heap.Push(&a.byEnd, s)

@@ -98,6 +98,7 @@ func (r *stateReader) aggs(specs []AggSpec) []Aggregator {
 	for i, s := range specs {
 		out[i] = NewAggregator(s.New)
 	}
+	share(specs, out)
 	r.aggsInto(out)
 	return out
 }

@@ -22,6 +22,9 @@ const (
 type AggSpec struct {
 	Arg Expr // over the input row; nil for COUNT(*)
 	New AggregatorFactory
+	// SharedWith is 1 + the index of an earlier aggregate of the statement
+	// whose state this one answers from (see Sharer); 0: its own state.
+	SharedWith int
 }
 
 // OrderKey is one ORDER BY term, over the output-phase row.
@@ -114,6 +117,9 @@ func (w *window) alloc(keys int, specs []AggSpec) *group {
 			for j, ag := range col {
 				w.aggSlab[j*aggs+i] = ag
 			}
+		}
+		for j := range w.chunk {
+			share(specs, w.aggSlab[j*aggs:(j+1)*aggs])
 		}
 		w.aggSlab = w.aggSlab[:0]
 	}

@@ -2,9 +2,11 @@ package sqlengine_test
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
+	"sluice/operators"
 	_ "sluice/plugins/functions"
 	_ "sluice/plugins/sinks/redis"
 	_ "sluice/plugins/sinks/stdout"
@@ -130,5 +132,27 @@ func TestSinkArgumentsAreCheckedAtCompileTime(t *testing.T) {
 	// Only the missing --redis-url is not a compile error.
 	if _, err := sqlengine.Compile("@Sink(type=\"redis\", mode=\"set\", key=\"dau:{date}\", member=\"mid\")\nSELECT mid, TO_DATE(ts) AS date FROM s"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Quantiles of one argument keep its values once; other arguments and
+// other aggregates keep their own state.
+func TestPercentilesShareState(t *testing.T) {
+	specs, err := sqlengine.Compile(`SELECT PERCENTILE(ms, 50) AS p50, COUNT(*) AS n, PERCENTILE(ms, 95) AS p95,
+       MEDIAN(ms) AS med, PERCENTILE(ms * 2, 50) AS p50x2, MEDIAN(ms * 2) AS medx2
+FROM calls GROUP BY TUMBLE(ts, INTERVAL 10 SECOND)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	agg, ok := specs[0].Build(&operators.Counters{}).(*operators.Aggregate)
+	if !ok {
+		t.Fatal("not an Aggregate")
+	}
+	var got []int
+	for _, a := range agg.Aggs {
+		got = append(got, a.SharedWith)
+	}
+	if want := []int{0, 0, 1, 1, 0, 5}; !slices.Equal(got, want) {
+		t.Errorf("SharedWith %v, want %v", got, want)
 	}
 }

@@ -64,6 +64,8 @@ type aggregate struct {
 	text string // its SQL, to share identical calls
 	spec operators.AggSpec
 	fn   string
+	// family and arg: calls of one family over one argument share state.
+	family, arg string
 }
 
 // outputScope resolves names after grouping. The output-phase row is the
@@ -160,7 +162,17 @@ func (s *outputScope) function(f *sqlparser.FuncExpr) (operators.Expr, bool, err
 	if err != nil {
 		return nil, true, errorf(f.Name.String(), "%s: %v", upper, err)
 	}
-	s.aggs = append(s.aggs, &aggregate{text: text, fn: strings.ToUpper(fn.Name), spec: operators.AggSpec{Arg: arg, New: factory}})
+	a := &aggregate{text: text, fn: strings.ToUpper(fn.Name), spec: operators.AggSpec{Arg: arg, New: factory}}
+	if fn.Shares != "" {
+		a.family, a.arg = fn.Shares, sqlparser.String(f.Exprs[0])
+		for i, b := range s.aggs {
+			if b.family == a.family && b.arg == a.arg && b.spec.SharedWith == 0 {
+				a.spec.SharedWith = i + 1
+				break
+			}
+		}
+	}
+	s.aggs = append(s.aggs, a)
 	return slotExpr(s.nkeys + 2 + len(s.aggs) - 1), true, nil
 }
 

@@ -15,10 +15,11 @@ import (
 func TestSnapshotRestoreMatchesUninterrupted(t *testing.T) {
 	statements := map[string]string{
 		"windows": `@EventTime(column="ts", lateness="1s")
-SELECT country, COUNT(*) AS n, COUNT(DISTINCT user_id) AS users, PERCENTILE(ms, 50) AS p50, TOPK(page, 2) AS top
+SELECT country, COUNT(*) AS n, COUNT(DISTINCT user_id) AS users, PERCENTILE(ms, 50) AS p50, PERCENTILE(ms, 90) AS p90, TOPK(page, 2) AS top
 FROM s GROUP BY TUMBLE(ts, INTERVAL 10 SECOND), CUBE(country)`,
 		"sessions": `@EventTime(column="ts")
-SELECT user_id, FIRST(page) AS landing, COUNT(DISTINCT page) AS pages FROM s GROUP BY SESSION(ts, INTERVAL 5 SECOND), user_id`,
+SELECT user_id, FIRST(page) AS landing, COUNT(DISTINCT page) AS pages, MEDIAN(ms) AS med, PERCENTILE(ms, 90) AS p90
+FROM s GROUP BY SESSION(ts, INTERVAL 5 SECOND), user_id`,
 		"tags": `@EventTime(column="ts") @Session(key="user_id", gap="5s")
 SELECT user_id, session_id() AS sid, session_seq() AS seq FROM s`,
 		"running": `SELECT country, SUM(ms) AS total FROM s GROUP BY country`,

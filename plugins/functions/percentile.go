@@ -14,9 +14,10 @@ import (
 
 func init() {
 	operators.RegisterAggregate(operators.AggregateFunc{
-		Name: "PERCENTILE", Params: 1,
+		Name: "PERCENTILE", Params: 1, Shares: "percentile",
 		Doc: "PERCENTILE(x, p): the p-th percentile of numeric x, p in (0, 100]; exact up to 128 values, " +
-			"then a t-digest (compression 100: rank error about 0.1% at the median, 0.03% at p99)",
+			"then a t-digest (compression 100: rank error about 0.1% at the median, 0.03% at p99); " +
+			"the PERCENTILE and MEDIAN calls of a statement over the same argument keep its values once",
 		New: func(params []operators.Value) (operators.AggregatorFactory, error) {
 			p, ok := params[0].Num()
 			if !ok || params[0].Kind == operators.KindString || !(p > 0 && p <= 100) {
@@ -26,8 +27,8 @@ func init() {
 		},
 	})
 	operators.RegisterAggregate(operators.AggregateFunc{
-		Name: "MEDIAN",
-		Doc:  "MEDIAN(x): PERCENTILE(x, 50)",
+		Name: "MEDIAN", Shares: "percentile",
+		Doc: "MEDIAN(x): PERCENTILE(x, 50)",
 		New: func([]operators.Value) (operators.AggregatorFactory, error) {
 			return func(dst []operators.Aggregator) { operators.Fill(dst, percentile{q: 0.5}) }, nil
 		},
@@ -52,10 +53,16 @@ type percentile struct {
 	digest *tdigest.TDigest
 	// small holds the first values: most groups of a CUBE see one or two.
 	small [2]float64
+	// src, when set, holds the values: this is another quantile of the
+	// same argument (operators.Sharer), and keeps nothing itself.
+	src *percentile
 }
 
+// Share answers from src's values; both are percentiles of one argument.
+func (p *percentile) Share(src operators.Aggregator) { p.src = src.(*percentile) }
+
 func (p *percentile) Add(v operators.Value) {
-	if v.IsNull() || v.Kind == operators.KindJSON {
+	if p.src != nil || v.IsNull() || v.Kind == operators.KindJSON {
 		return
 	}
 	x, ok := v.Num()
@@ -80,14 +87,21 @@ func (p *percentile) Add(v operators.Value) {
 }
 
 func (p *percentile) Result() operators.Value {
+	if p.src != nil {
+		return p.src.quantile(p.q)
+	}
+	return p.quantile(p.q)
+}
+
+func (p *percentile) quantile(q float64) operators.Value {
 	if p.digest != nil {
-		return operators.Float(p.digest.Quantile(p.q))
+		return operators.Float(p.digest.Quantile(q))
 	}
 	if len(p.vals) == 0 {
 		return operators.Null()
 	}
-	slices.Sort(p.vals)
-	r := p.q*float64(len(p.vals)) - 0.5
+	slices.Sort(p.vals) // a second quantile finds them sorted: one pass
+	r := q*float64(len(p.vals)) - 0.5
 	if r <= 0 {
 		return operators.Float(p.vals[0])
 	}
