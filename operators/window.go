@@ -138,10 +138,13 @@ func (w *window) alloc(keys int, specs []AggSpec) *group {
 // their order in memory.
 func (w *window) list() []*group {
 	out := make([]*group, 0, len(w.groups))
-	for _, chunk := range append(w.filled, w.groupSlab) {
+	for _, chunk := range w.filled {
 		for i := range chunk {
 			out = append(out, &chunk[i])
 		}
+	}
+	for i := range w.groupSlab {
+		out = append(out, &w.groupSlab[i])
 	}
 	return out
 }
@@ -557,14 +560,15 @@ func (a *Aggregate) rows(groups []*group, start, end int64) []*Record {
 			return false
 		})
 	}
-	if a.Limit > 0 && len(byKey) > a.Limit {
-		byKey = byKey[:a.Limit]
+	kept := byKey
+	if a.Limit > 0 && len(kept) > a.Limit {
+		kept = kept[:a.Limit]
 	}
-	out := make([]*Record, len(byKey))
-	for i, k := range byKey {
+	out := make([]*Record, len(kept))
+	for i, k := range kept {
 		out[i] = &recs[k.row]
 	}
-	clear(byKey)
+	clear(byKey) // drop the keys: the scratch outlives the window
 	a.byKey = byKey
 	return out
 }
