@@ -1,7 +1,6 @@
 package operators
 
 import (
-	"container/heap"
 	"crypto/sha256"
 	"encoding/hex"
 	"sort"
@@ -51,7 +50,7 @@ type session struct {
 	start, last int64
 	events      int64
 	aggs        []Aggregator
-	index       int // in byEnd
+	closed      bool // its entry in byEnd, if any, is void
 }
 
 // keys decodes the session's key values into dst.
@@ -76,7 +75,7 @@ func (a *Sessions) init() {
 		return
 	}
 	a.open = map[string]*session{}
-	a.byEnd = sessionHeap{owner: a}
+	a.byEnd = sessionHeap{}
 	a.time = newWatermark(a.Lateness, a.Idle)
 	a.initInput()
 	a.orow = make([]Value, len(a.Keys)+2+len(a.Aggs))
@@ -128,7 +127,7 @@ func (a *Sessions) add(ts int64) {
 			return
 		}
 		if len(a.open) >= a.MaxSessions {
-			a.close(a.byEnd.items[0])
+			a.close(a.byEnd.first(a.Gap, a.MaxDuration))
 			a.Counters.Evictions.Add(1)
 		}
 		s = &session{key: string(buf), first: ts, start: ts, last: ts, aggs: make([]Aggregator, len(a.Aggs))}
@@ -138,12 +137,11 @@ func (a *Sessions) add(ts int64) {
 		share(a.Aggs, s.aggs)
 		a.open[s.key] = s
 		a.fold(s, ts)
-		heap.Push(&a.byEnd, s)
+		a.byEnd.push(s, s.deadline(a.Gap, a.MaxDuration))
 		a.emitRow(s, "start")
 		return
 	}
-	a.fold(s, ts)
-	heap.Fix(&a.byEnd, s.index)
+	a.fold(s, ts) // its deadline moves later; byEnd learns it when it gets there
 }
 
 func (a *Sessions) fold(s *session, ts int64) {
@@ -159,8 +157,14 @@ func (a *Sessions) fold(s *session, ts int64) {
 // in deadline then key order.
 func (a *Sessions) closeUntil(wm int64) {
 	var due []*session
-	for a.byEnd.Len() > 0 && a.byEnd.items[0].deadline(a.Gap, a.MaxDuration) <= wm {
-		due = append(due, heap.Pop(&a.byEnd).(*session))
+	for {
+		s := a.byEnd.first(a.Gap, a.MaxDuration)
+		if s == nil || s.deadline(a.Gap, a.MaxDuration) > wm {
+			break
+		}
+		a.byEnd.pop()
+		s.closed = true
+		due = append(due, s)
 	}
 	sort.SliceStable(due, func(i, j int) bool {
 		di, dj := due[i].deadline(a.Gap, a.MaxDuration), due[j].deadline(a.Gap, a.MaxDuration)
@@ -175,9 +179,10 @@ func (a *Sessions) closeUntil(wm int64) {
 	}
 }
 
-// close ends one session now.
+// close ends one session now; its entry in byEnd stays, void, until it
+// comes first.
 func (a *Sessions) close(s *session) {
-	heap.Remove(&a.byEnd, s.index)
+	s.closed = true
 	delete(a.open, s.key)
 	a.emitRow(s, "end")
 }
@@ -240,7 +245,6 @@ func (a *Sessions) CopyState(old Operator) {
 	}
 	a.init()
 	a.open, a.byEnd, a.time = o.open, o.byEnd, o.time
-	a.byEnd.owner = a
 	a.time.lateness, a.time.idle = a.Lateness, a.Idle
 	o.open = nil
 }
@@ -255,32 +259,4 @@ func SessionID(keys []Value, start int64) string {
 	buf = AppendValue(buf, Int(start))
 	sum := sha256.Sum256(buf)
 	return hex.EncodeToString(sum[:8])
-}
-
-// sessionHeap orders open sessions by deadline.
-type sessionHeap struct {
-	owner *Sessions
-	items []*session
-}
-
-func (h *sessionHeap) Len() int { return len(h.items) }
-func (h *sessionHeap) Less(i, j int) bool {
-	g, m := h.owner.Gap, h.owner.MaxDuration
-	return h.items[i].deadline(g, m) < h.items[j].deadline(g, m)
-}
-func (h *sessionHeap) Swap(i, j int) {
-	h.items[i], h.items[j] = h.items[j], h.items[i]
-	h.items[i].index, h.items[j].index = i, j
-}
-func (h *sessionHeap) Push(x any) {
-	s := x.(*session)
-	s.index = len(h.items)
-	h.items = append(h.items, s)
-}
-func (h *sessionHeap) Pop() any {
-	n := len(h.items) - 1
-	s := h.items[n]
-	h.items[n] = nil
-	h.items = h.items[:n]
-	return s
 }

@@ -216,8 +216,12 @@ func (a *Sessions) Snapshot() ([]byte, error) {
 	w.uint(snapshotVersion)
 	w.watermark(a.time)
 	w.int(a.arrival)
-	w.uint(uint64(len(a.byEnd.items)))
-	for _, s := range a.byEnd.items {
+	w.uint(uint64(len(a.open)))
+	for _, e := range a.byEnd.items {
+		s := e.s
+		if s.closed {
+			continue
+		}
 		w.bytes([]byte(s.key))
 		w.int(s.first)
 		w.int(s.start)
@@ -239,20 +243,19 @@ func (a *Sessions) Restore(b []byte) error {
 	r.watermark(&t)
 	arrival := r.int()
 	open := map[string]*session{}
-	h := sessionHeap{owner: a}
+	var h sessionHeap
 	for n := r.uint(); n > 0 && r.err == nil; n-- {
 		s := &session{key: string(r.bytes())}
 		s.first, s.start, s.last, s.events = r.int(), r.int(), r.int(), r.int()
 		s.aggs = r.aggs(a.Aggs)
 		open[s.key] = s
-		s.index = len(h.items)
-		h.items = append(h.items, s)
+		h.items = append(h.items, sessionEntry{at: s.deadline(a.Gap, a.MaxDuration), s: s})
 	}
 	if r.err != nil {
 		return fmt.Errorf("restore sessions: %w", r.err)
 	}
+	heap.Init(&h)
 	a.open, a.byEnd, a.time, a.arrival = open, h, t, arrival
-	heap.Init(&a.byEnd)
 	return nil
 }
 
