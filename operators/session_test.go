@@ -1,0 +1,59 @@
+package operators
+
+import (
+	"strings"
+	"testing"
+)
+
+// userSessions are sessions of field u with a gap of 10 s, at most max
+// open, projecting u.
+func userSessions(max int) (*Sessions, *Counters) {
+	c := &Counters{}
+	slot := func(i int) Expr { return func(row []Value) Value { return row[i] } }
+	return &Sessions{
+		KeyedInput: KeyedInput{
+			Extract:   NewExtractor([][]string{{"ts"}, {"u"}}),
+			EventTime: slot(0),
+			Keys:      []Expr{slot(1)},
+			Counters:  c,
+		},
+		Lateness:    60_000,
+		Gap:         10_000,
+		Columns:     []string{"u"},
+		Project:     []Expr{slot(0)},
+		MaxSessions: max,
+	}, c
+}
+
+func sessionEvents(evs ...string) []*Record {
+	out := make([]*Record, len(evs))
+	for i, e := range evs {
+		ts, u, _ := strings.Cut(e, ":")
+		out[i] = &Record{Raw: []byte(`{"ts":` + ts + `,"u":"` + u + `"}`)}
+	}
+	return out
+}
+
+// Past MaxSessions, the session whose deadline is nearest closes early,
+// by its current deadline: u1's later event moved its deadline past u2's.
+func TestSessionEvictionTakesNearestDeadline(t *testing.T) {
+	a, c := userSessions(2)
+	var rows []string
+	emit := func(rs []*Record) {
+		for _, r := range rs {
+			rows = append(rows, r.Get("u").Text()+" "+r.Get("event").Text()+" "+r.Get("ended").Text())
+		}
+	}
+	a.Process(sessionEvents("0:u1", "1000:u2", "2000:u1", "3000:u3"), emit)
+	a.Finish(emit)
+	want := []string{"u1 start ", "u2 start ", "u2 end 1000", "u3 start ", "u1 end 2000", "u3 end 3000"}
+	if strings.Join(rows, "|") != strings.Join(want, "|") {
+		t.Errorf("rows\n%q\nwant\n%q", rows, want)
+	}
+	if e := c.Evictions.Load(); e != 1 {
+		t.Errorf("evictions = %d, want 1", e)
+	}
+	if n := a.StateSize(); n != 0 {
+		t.Errorf("%d sessions open after Finish", n)
+	}
+}
