@@ -38,28 +38,33 @@ func BenchmarkKafkaPipeline(b *testing.B) {
 			b.Fatalf("SLUICE_BENCH_EVENTS=%q: %v", s, err)
 		}
 	}
-	c := kafkatest.Start(b, kafkatest.Topic("events", 3))
+	c := kafkatest.Start(b, kafkatest.Topic("events", 3), kafkatest.Topic("sessionized", 3))
 	produceClickstream(b, c, n)
-	specs := shippedPipeline(b)
+	all, metrics := shippedPipeline(b, "*.sql"), shippedPipeline(b, "06_metrics.sql")
 	modes := []struct {
 		name     string
+		stream   string // the shipped stream the topic of that name feeds
+		specs    func() []*operators.QuerySpec
 		align    bool
 		interval time.Duration // 0: no checkpoints
 	}{
-		{"at-least-once", false, 0},
-		{"aligned", true, 0},
-		{"checkpoint=5s", true, 5 * time.Second},
-		{"checkpoint=1s", true, time.Second},
+		{"at-least-once", "events", all, false, 0},
+		{"aligned", "events", all, true, 0},
+		{"checkpoint=5s", "events", all, true, 5 * time.Second},
+		{"checkpoint=1s", "events", all, true, time.Second},
+		{"metrics-only/checkpoint=5s", "sessionized", metrics, true, 5 * time.Second},
 	}
 	runs := 0 // every run reads with a group of its own
 	for _, mode := range modes {
 		b.Run(mode.name, func(b *testing.B) {
 			var took, paused time.Duration
+			var events int64
 			var checkpoints, late, size, unaligned uint64
 			for j := 0; j < b.N; j++ {
 				runs++
-				st := consumeOnce(b, c, specs, n, fmt.Sprintf("bench-%d", runs), mode.align, mode.interval)
+				st := consumeOnce(b, c, mode.stream, mode.specs, fmt.Sprintf("bench-%d", runs), mode.align, mode.interval)
 				took += st.took
+				events += st.events
 				paused += st.paused
 				checkpoints += st.checkpoints
 				late += st.late
@@ -70,7 +75,7 @@ func BenchmarkKafkaPipeline(b *testing.B) {
 				b.ReportMetric(float64(unaligned)/float64(b.N), "unaligned/op")
 			}
 			b.ReportMetric(float64(late)/float64(b.N), "late-events/op")
-			b.ReportMetric(float64(n)*float64(b.N)/took.Seconds(), "events/s")
+			b.ReportMetric(float64(events)/took.Seconds(), "events/s")
 			b.ReportMetric(float64(checkpoints)/float64(b.N), "checkpoints/op")
 			if checkpoints > 0 {
 				b.ReportMetric(float64(paused.Milliseconds())/float64(checkpoints), "ms-paused/checkpoint")
@@ -81,13 +86,15 @@ func BenchmarkKafkaPipeline(b *testing.B) {
 }
 
 type runStats struct {
+	events                   int64
 	took, paused             time.Duration
 	checkpoints, late, bytes uint64
 	unaligned                uint64 // handed on before a lagging partition caught up
 }
 
-// consumeOnce runs the pipeline over the whole topic with a fresh group.
-func consumeOnce(b *testing.B, c *kafkatest.Cluster, specs func() []*operators.QuerySpec, n int, group string, align bool, interval time.Duration) runStats {
+// consumeOnce runs the statements over the whole topic named stream with a
+// fresh group.
+func consumeOnce(b *testing.B, c *kafkatest.Cluster, stream string, specs func() []*operators.QuerySpec, group string, align bool, interval time.Duration) runStats {
 	b.Helper()
 	rt := operators.NewRuntime(operators.RuntimeConfig{})
 	defer rt.Close()
@@ -113,12 +120,16 @@ func consumeOnce(b *testing.B, c *kafkatest.Cluster, specs func() []*operators.Q
 	}
 	ctx := context.Background()
 	start := time.Now()
-	src, err := m.Add(ctx, "events", kafka.StreamConfig{Topic: "events", Group: group})
+	var n int64
+	for _, end := range c.EndOffsets(b, stream) {
+		n += end
+	}
+	src, err := m.Add(ctx, stream, kafka.StreamConfig{Topic: stream, Group: group})
 	if err != nil {
 		b.Fatal(err)
 	}
 	if cp != nil {
-		rt.EventTimeOnly("events")
+		rt.EventTimeOnly(stream)
 		cp.Start()
 	}
 	deadline := time.Now().Add(10 * time.Minute)
@@ -127,7 +138,7 @@ func consumeOnce(b *testing.B, c *kafkatest.Cluster, specs func() []*operators.Q
 		for _, p := range src.Positions() {
 			sum += p
 		}
-		if sum == int64(n) {
+		if sum == n {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -139,7 +150,7 @@ func consumeOnce(b *testing.B, c *kafkatest.Cluster, specs func() []*operators.Q
 	if err := rt.Drain(ctx); err != nil {
 		b.Fatal(err)
 	}
-	st := runStats{took: time.Since(start)}
+	st := runStats{took: time.Since(start), events: n}
 	for _, q := range rt.Queries() {
 		st.late += q.Stats().Late
 	}
@@ -163,7 +174,9 @@ func consumeOnce(b *testing.B, c *kafkatest.Cluster, specs func() []*operators.Q
 	return st
 }
 
-// produceClickstream writes n generated events to three partitions by
+// produceClickstream writes n generated events to the topic "events",
+// and what the shipped collector and enrichment statements make of them to
+// "sessionized" (for the metrics statements alone): three partitions by
 // user, each message stamped with its event time.
 func produceClickstream(b *testing.B, c *kafkatest.Cluster, n int) {
 	b.Helper()
@@ -174,26 +187,65 @@ func produceClickstream(b *testing.B, c *kafkatest.Cluster, n int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	parts := make([][]kafkatest.Message, 3)
-	flush := func(p int) {
-		c.Produce(b, "events", parts[p]...)
-		parts[p] = parts[p][:0]
+	var stages []operators.Operator
+	for _, name := range []string{"01_collector.sql", "03_enrichment.sql"} {
+		stages = append(stages, shippedPipeline(b, name)()[0].Build(&operators.Counters{}))
+	}
+	events, enriched := newPartitioner(b, c, "events"), newPartitioner(b, c, "sessionized")
+	var batch []*operators.Record
+	enrich := func() {
+		for _, op := range stages {
+			var out []*operators.Record
+			op.Process(batch, func(rows []*operators.Record) { out = append(out, rows...) })
+			batch = out
+		}
+		for _, r := range batch {
+			enriched.add(r.Get("user_id").Text(), r.AppendJSON(nil), r.Get("ts").I)
+		}
+		batch = batch[:0]
 	}
 	for {
 		e, ok := g.Next()
 		if !ok {
 			break
 		}
-		key := e.UserID()
-		p := int(fnv32(key) % 3)
-		parts[p] = append(parts[p], kafkatest.Message{Partition: p, Key: []byte(key), Value: e.AppendJSON(nil), Time: time.UnixMilli(e.TS)})
-		if len(parts[p]) == 2000 {
-			flush(p)
+		raw := e.AppendJSON(nil)
+		events.add(e.UserID(), raw, e.TS)
+		if batch = append(batch, &operators.Record{Raw: raw, Arrival: e.TS}); len(batch) == 1000 {
+			enrich()
 		}
 	}
-	for p := range parts {
-		if len(parts[p]) > 0 {
-			flush(p)
+	enrich()
+	events.flush()
+	enriched.flush()
+}
+
+// partitioner produces to three partitions by key, 2000 messages a request.
+type partitioner struct {
+	b     *testing.B
+	c     *kafkatest.Cluster
+	topic string
+	parts [3][]kafkatest.Message
+}
+
+func newPartitioner(b *testing.B, c *kafkatest.Cluster, topic string) *partitioner {
+	return &partitioner{b: b, c: c, topic: topic}
+}
+
+func (w *partitioner) add(key string, value []byte, ts int64) {
+	p := int(fnv32(key) % 3)
+	w.parts[p] = append(w.parts[p], kafkatest.Message{Partition: p, Key: []byte(key), Value: value, Time: time.UnixMilli(ts)})
+	if len(w.parts[p]) == 2000 {
+		w.c.Produce(w.b, w.topic, w.parts[p]...)
+		w.parts[p] = w.parts[p][:0]
+	}
+}
+
+func (w *partitioner) flush() {
+	for p := range w.parts {
+		if len(w.parts[p]) > 0 {
+			w.c.Produce(w.b, w.topic, w.parts[p]...)
+			w.parts[p] = w.parts[p][:0]
 		}
 	}
 }
@@ -206,10 +258,10 @@ func fnv32(s string) uint32 {
 	return h
 }
 
-// shippedPipeline compiles queries/*.sql; each call of the result builds
-// the statements anew.
-func shippedPipeline(b *testing.B) func() []*operators.QuerySpec {
-	names, err := fs.Glob(queries.Files, "*.sql")
+// shippedPipeline compiles the shipped files matching pattern; each call
+// of the result builds the statements anew.
+func shippedPipeline(b *testing.B, pattern string) func() []*operators.QuerySpec {
+	names, err := fs.Glob(queries.Files, pattern)
 	if err != nil {
 		b.Fatal(err)
 	}
