@@ -28,20 +28,20 @@ func init() {
 // exactDistinct is how many distinct hashes a COUNT_DISTINCT keeps before
 // it moves them into a dense HyperLogLog sketch (16 KiB). The library's own
 // sparse form would be smaller but rebuilds a sorted list every ~160 inserts
-// of repeated values, some 300-600 ns per Add; a set of hashes costs a map
-// lookup and answers exactly while it is small.
+// of repeated values, some 300-600 ns per Add; a set of hashes costs a probe
+// or two and answers exactly while it is small.
 const exactDistinct = 1024
 
-// fewDistinct hashes are kept in a slice rather than a map: most groups
+// fewDistinct hashes are kept in a slice rather than a set: most groups
 // (a session's pages, a small CUBE cell) see only a handful of values, and
-// a short slice is a fraction of a map's size and as fast to scan.
+// a short slice is a fraction of a set's size and as fast to scan.
 const fewDistinct = 32
 
 // countDistinct counts the 64-bit hashes of values' text: exactly while
 // there are few, then with a dense HyperLogLog sketch.
 type countDistinct struct {
 	few  []uint64
-	many map[uint64]struct{}
+	many *hashSet
 	sk   *hyperloglog.Sketch
 	// small holds the first hashes: most groups of a CUBE see one or two.
 	small [2]uint64
@@ -70,12 +70,10 @@ func (c *countDistinct) addHash(h uint64) {
 	case c.sk != nil:
 		c.sk.InsertHash(h)
 	case c.many != nil:
-		c.many[h] = struct{}{}
-		if len(c.many) > exactDistinct {
+		c.many.add(h)
+		if c.many.len() > exactDistinct {
 			c.sk = hyperloglog.NewNoSparse()
-			for h := range c.many {
-				c.sk.InsertHash(h)
-			}
+			c.many.each(func(h uint64) { c.sk.InsertHash(h) })
 			c.many = nil
 		}
 	case !slices.Contains(c.few, h):
@@ -84,9 +82,9 @@ func (c *countDistinct) addHash(h uint64) {
 		}
 		c.few = append(c.few, h)
 		if len(c.few) > fewDistinct {
-			c.many = make(map[uint64]struct{}, 2*fewDistinct)
+			c.many = &hashSet{}
 			for _, h := range c.few {
-				c.many[h] = struct{}{}
+				c.many.add(h)
 			}
 			c.few = nil
 		}
@@ -97,7 +95,11 @@ func (c *countDistinct) Result() operators.Value {
 	if c.sk != nil {
 		return operators.Int(int64(c.sk.Estimate()))
 	}
-	return operators.Int(int64(len(c.few) + len(c.many)))
+	n := len(c.few)
+	if c.many != nil {
+		n += c.many.len()
+	}
+	return operators.Int(int64(n))
 }
 
 // The state is a tag byte, then the exact hashes as little-endian uint64s
@@ -115,13 +117,13 @@ func (c *countDistinct) MarshalBinary() ([]byte, error) {
 		}
 		return append([]byte{distinctSketch}, state...), nil
 	}
-	b := make([]byte, 1, 1+8*(len(c.few)+len(c.many)))
+	b := make([]byte, 1, 1+8*c.Result().I)
 	b[0] = distinctExact
 	for _, h := range c.few {
 		b = binary.LittleEndian.AppendUint64(b, h)
 	}
-	for h := range c.many {
-		b = binary.LittleEndian.AppendUint64(b, h)
+	if c.many != nil {
+		c.many.each(func(h uint64) { b = binary.LittleEndian.AppendUint64(b, h) })
 	}
 	return b, nil
 }

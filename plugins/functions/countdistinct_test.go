@@ -91,10 +91,52 @@ func BenchmarkCountDistinctAdd(b *testing.B) {
 	}
 }
 
+// BenchmarkCountDistinctExact is the exact phase: groups of 600 adds over
+// 300 distinct values, a new group every 600 adds.
+func BenchmarkCountDistinctExact(b *testing.B) {
+	users := make([]operators.Value, 300)
+	for u := range users {
+		users[u] = s("user-" + strconv.Itoa(u*104729))
+	}
+	var agg operators.Aggregator
+	b.ReportAllocs()
+	for n := 0; b.Loop(); n++ {
+		if n%600 == 0 {
+			agg = newAggregate(b, "COUNT_DISTINCT")
+		}
+		agg.Add(users[n%len(users)])
+	}
+}
+
 func BenchmarkCountDistinctAddInt(b *testing.B) {
 	agg := newAggregate(b, "COUNT_DISTINCT")
 	b.ReportAllocs()
 	for n := 0; b.Loop(); n++ {
 		agg.Add(i(int64(n)))
+	}
+}
+
+func TestHashSet(t *testing.T) {
+	var s hashSet
+	want := map[uint64]bool{}
+	for i := range uint64(5000) {
+		h := (i * 0x9e3779b97f4a7c15) & 0xffff // collisions on the low bits, and 0
+		s.add(h)
+		want[h] = true
+	}
+	if s.len() != len(want) {
+		t.Fatalf("len %d, want %d", s.len(), len(want))
+	}
+	got := map[uint64]bool{}
+	s.each(func(h uint64) {
+		if got[h] {
+			t.Errorf("%d listed twice", h)
+		}
+		got[h] = true
+	})
+	for h := range want {
+		if !got[h] {
+			t.Errorf("%d missing", h)
+		}
 	}
 }
