@@ -12,12 +12,28 @@ type KeyedInput struct {
 	Counters  *Counters
 
 	row, kv, args []Value
+	// adders are the aggregates that take each event's argument: all but
+	// those answering from another's state (AggSpec.SharedWith).
+	adders []int
 }
 
 func (in *KeyedInput) initInput() {
 	in.row = make([]Value, in.Extract.Len())
 	in.kv = make([]Value, len(in.Keys))
 	in.args = make([]Value, len(in.Aggs))
+	in.adders = in.adders[:0]
+	for i, ag := range in.Aggs {
+		if ag.SharedWith == 0 {
+			in.adders = append(in.adders, i)
+		}
+	}
+}
+
+// addArgs adds the current event's arguments to aggs.
+func (in *KeyedInput) addArgs(aggs []Aggregator) {
+	for _, i := range in.adders {
+		aggs[i].Add(in.args[i])
+	}
 }
 
 // read prepares r's keys (in.kv) and aggregate arguments (in.args) and
@@ -38,8 +54,8 @@ func (in *KeyedInput) read(r *Record) (ts int64, ok bool) {
 	for i, k := range in.Keys {
 		in.kv[i] = k(in.row)
 	}
-	for i, ag := range in.Aggs {
-		if ag.Arg == nil {
+	for _, i := range in.adders {
+		if ag := in.Aggs[i]; ag.Arg == nil {
 			in.args[i] = Int(1) // COUNT(*)
 		} else {
 			in.args[i] = ag.Arg(in.row)

@@ -147,9 +147,7 @@ func (a *Sessions) add(ts int64) {
 func (a *Sessions) fold(s *session, ts int64) {
 	s.events++
 	s.start, s.last = min(s.start, ts), max(s.last, ts)
-	for i, ag := range s.aggs {
-		ag.Add(a.args[i])
-	}
+	a.addArgs(s.aggs)
 	a.time.observe(ts)
 }
 

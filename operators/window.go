@@ -388,9 +388,7 @@ func (a *Aggregate) group(w *window, s int) *group {
 
 // update adds the current event's arguments to g's aggregates.
 func (a *Aggregate) update(w *window, g *group) {
-	for i, ag := range g.aggs {
-		ag.Add(a.args[i])
-	}
+	a.addArgs(g.aggs)
 	switch {
 	case w.emitted:
 		g.dirty = true
