@@ -76,6 +76,18 @@ func (x *Extractor) Extract(r *Record, dst []Value) {
 // repeated in the JSON takes its first value.
 func (x *Extractor) fromRaw(raw []byte, ix *RawIndex, dst []Value) {
 	var m member
+	if ix != nil && ix.layout == nil {
+		for i, p := range x.paths {
+			if x.idx[i] >= 0 {
+				continue
+			}
+			if j := ix.find(raw, p[0]); j >= 0 {
+				ix.fill(raw, j, &m)
+				dst[i] = x.value(&m, p)
+			}
+		}
+		return
+	}
 	if ix != nil {
 		if ix.layout != x.layout {
 			x.layout = ix.layout

@@ -105,3 +105,29 @@ func BenchmarkExtractEachKey(b *testing.B) {
 		}, benchPaths...)
 	}
 }
+
+// Records with the same keys in the same order share one layout; a stream
+// of ever new shapes stops interning them, and its fields are still found.
+func TestLayouts(t *testing.T) {
+	var ls Layouts
+	a := IndexRaw([]byte(`{"a":1,"b":"x"}`), &ls)
+	b := IndexRaw([]byte(`{"a":22,"b":"yy"}`), &ls)
+	c := IndexRaw([]byte(`{"b":"x","a":1}`), &ls)
+	d := IndexRaw([]byte(`{"a":3,"b":"z"}`), &ls)
+	if a.layout != b.layout || a.layout != d.layout || a.layout == c.layout {
+		t.Errorf("layouts %p %p %p %p: want the first, second and fourth shared", a.layout, b.layout, c.layout, d.layout)
+	}
+	x := NewExtractor([][]string{{"a"}, {"b"}, {"missing"}})
+	row := make([]Value, 3)
+	for i := range maxLayouts + 10 {
+		raw := []byte(`{"k` + itoa(i) + `":0,"a":` + itoa(i) + `,"b":"v` + itoa(i) + `","a":-1}`)
+		ix := IndexRaw(raw, &ls)
+		if (ix.layout == nil) != (i >= maxLayouts-2) {
+			t.Fatalf("record %d: layout %v", i, ix.layout)
+		}
+		x.Extract(&Record{Raw: raw, Index: ix}, row)
+		if row[0] != Int(int64(i)) || row[1] != Str("v"+itoa(i)) || !row[2].IsNull() {
+			t.Fatalf("record %d: extracted %v", i, row)
+		}
+	}
+}

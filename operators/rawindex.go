@@ -22,65 +22,94 @@ type rawMember struct {
 // every record with those keys in that order, so that a statement finds
 // where its fields are once per layout rather than once per record.
 type Layout struct {
-	keys []string
+	keys string   // the keys, one after the other
+	ends []uint32 // where each key ends in keys
+	next *Layout  // another layout with the same fingerprint
+}
+
+func (l *Layout) key(i int) string {
+	start := uint32(0)
+	if i > 0 {
+		start = l.ends[i-1]
+	}
+	return l.keys[start:l.ends[i]]
 }
 
 // pos is where key first appears, or -1.
 func (l *Layout) pos(key string) int {
-	for i, k := range l.keys {
-		if k == key {
+	for i := range l.ends {
+		if l.key(i) == key {
 			return i
 		}
 	}
 	return -1
 }
 
-// Layouts interns the layouts of one stream's records. It belongs to the
-// goroutine that indexes them.
-type Layouts struct {
-	recent [layoutsKept]*Layout // most recently used first
-}
-
-// layoutsKept bounds the layouts a stream remembers: a few producers with
-// different field orders, or optional fields, each keep theirs.
-const layoutsKept = 8
-
-// get is the interned layout of ix's keys in raw.
-func (ls *Layouts) get(raw []byte, members []rawMember) *Layout {
-	for i, l := range ls.recent {
-		if l == nil {
-			break
-		}
-		if l.matches(raw, members) {
-			copy(ls.recent[1:i+1], ls.recent[:i])
-			ls.recent[0] = l
-			return l
-		}
-	}
-	l := newLayout(raw, members)
-	copy(ls.recent[1:], ls.recent[:layoutsKept-1])
-	ls.recent[0] = l
-	return l
-}
-
 func newLayout(raw []byte, members []rawMember) *Layout {
-	l := &Layout{keys: make([]string, len(members))}
+	var b []byte
+	l := &Layout{ends: make([]uint32, len(members))}
 	for i, m := range members {
-		l.keys[i] = string(raw[m.key[0]:m.key[1]])
+		b = append(b, raw[m.key[0]:m.key[1]]...)
+		l.ends[i] = uint32(len(b))
 	}
+	l.keys = string(b)
 	return l
 }
 
 func (l *Layout) matches(raw []byte, members []rawMember) bool {
-	if len(l.keys) != len(members) {
+	if len(l.ends) != len(members) {
 		return false
 	}
 	for i, m := range members {
-		if string(raw[m.key[0]:m.key[1]]) != l.keys[i] {
+		if string(raw[m.key[0]:m.key[1]]) != l.key(i) {
 			return false
 		}
 	}
 	return true
+}
+
+// Layouts interns the layouts of one stream's records. It belongs to the
+// goroutine that indexes them.
+type Layouts struct {
+	last   *Layout
+	byHash map[uint64]*Layout
+	n      int
+}
+
+// maxLayouts bounds the layouts a stream interns. Records of a stream with
+// more shapes than that (keys in ever new orders) get none, and statements
+// look their fields up by name.
+const maxLayouts = 4096
+
+// get is the interned layout of the keys of members, or nil.
+func (ls *Layouts) get(raw []byte, members []rawMember) *Layout {
+	if l := ls.last; l != nil && l.matches(raw, members) {
+		return l
+	}
+	h := uint64(14695981039346656037) // FNV-1a over the keys and their lengths
+	for _, m := range members {
+		for _, c := range raw[m.key[0]:m.key[1]] {
+			h = (h ^ uint64(c)) * 1099511628211
+		}
+		h = (h ^ uint64(m.key[1]-m.key[0])) * 1099511628211
+	}
+	for l := ls.byHash[h]; l != nil; l = l.next {
+		if l.matches(raw, members) {
+			ls.last = l
+			return l
+		}
+	}
+	if ls.n >= maxLayouts {
+		return nil
+	}
+	if ls.byHash == nil {
+		ls.byHash = map[uint64]*Layout{}
+	}
+	l := newLayout(raw, members)
+	l.next, ls.byHash[h] = ls.byHash[h], l
+	ls.n++
+	ls.last = l
+	return l
 }
 
 // IndexRaw indexes a JSON object's top-level members, interning its
@@ -114,6 +143,17 @@ func IndexRaw(raw []byte, ls *Layouts) *RawIndex {
 		ix.layout = ls.get(raw, ix.members)
 	}
 	return ix
+}
+
+// find is the first member named key, or -1: the lookup of records
+// without a layout.
+func (ix *RawIndex) find(raw []byte, key string) int {
+	for i, m := range ix.members {
+		if string(raw[m.key[0]:m.key[1]]) == key {
+			return i
+		}
+	}
+	return -1
 }
 
 func (ix *RawIndex) fill(raw []byte, i int, m *member) {
