@@ -8,10 +8,20 @@ import "github.com/buger/jsonparser"
 // the JSON again. A stream indexes each record once, before any statement
 // sees it; records are immutable after that.
 type RawIndex struct {
-	members []rawMember
-	layout  *Layout
+	vals   []rawValue  // per member, in order
+	layout *Layout     // the members' keys; nil for a stream of too many shapes
+	keys   [][2]uint32 // the keys' offsets into Raw, when there is no layout
 }
 
+// rawValue is where a member's value sits in Raw and its JSON type. The
+// keys are the layout's, shared by the records of that shape: a record's
+// index is about half of its JSON's size.
+type rawValue struct {
+	off [2]uint32 // start, end
+	typ uint8     // a jsonparser.ValueType
+}
+
+// rawMember is a member as the scan finds it.
 type rawMember struct {
 	key, val [2]uint32 // offsets into Raw: start, end
 	typ      uint8     // a jsonparser.ValueType
@@ -71,9 +81,10 @@ func (l *Layout) matches(raw []byte, members []rawMember) bool {
 // Layouts interns the layouts of one stream's records. It belongs to the
 // goroutine that indexes them.
 type Layouts struct {
-	last   *Layout
-	byHash map[uint64]*Layout
-	n      int
+	last    *Layout
+	byHash  map[uint64]*Layout
+	n       int
+	members []rawMember // scratch for IndexRaw
 }
 
 // maxLayouts bounds the layouts a stream interns. Records of a stream with
@@ -121,7 +132,10 @@ func IndexRaw(raw []byte, ls *Layouts) *RawIndex {
 	if s.start(raw) != nil {
 		return nil
 	}
-	ix := &RawIndex{members: make([]rawMember, 0, 16)}
+	var members []rawMember
+	if ls != nil {
+		members = ls.members[:0]
+	}
 	for {
 		ok, err := s.next(&m)
 		if err != nil || m.escaped {
@@ -131,16 +145,26 @@ func IndexRaw(raw []byte, ls *Layouts) *RawIndex {
 			break
 		}
 		k, v := m.kOff, m.vOff
-		ix.members = append(ix.members, rawMember{
+		members = append(members, rawMember{
 			key: [2]uint32{uint32(k), uint32(k + len(m.key))},
 			val: [2]uint32{uint32(v), uint32(v + len(m.val))},
 			typ: uint8(m.typ),
 		})
 	}
+	ix := &RawIndex{vals: make([]rawValue, len(members))}
+	for i, x := range members {
+		ix.vals[i] = rawValue{off: x.val, typ: x.typ}
+	}
 	if ls == nil {
-		ix.layout = newLayout(raw, ix.members)
-	} else {
-		ix.layout = ls.get(raw, ix.members)
+		ix.layout = newLayout(raw, members)
+		return ix
+	}
+	ls.members = members
+	if ix.layout = ls.get(raw, members); ix.layout == nil {
+		ix.keys = make([][2]uint32, len(members))
+		for i, x := range members {
+			ix.keys[i] = x.key
+		}
 	}
 	return ix
 }
@@ -148,15 +172,17 @@ func IndexRaw(raw []byte, ls *Layouts) *RawIndex {
 // find is the first member named key, or -1: the lookup of records
 // without a layout.
 func (ix *RawIndex) find(raw []byte, key string) int {
-	for i, m := range ix.members {
-		if string(raw[m.key[0]:m.key[1]]) == key {
+	for i, k := range ix.keys {
+		if string(raw[k[0]:k[1]]) == key {
 			return i
 		}
 	}
 	return -1
 }
 
+// fill sets m to member i's value (its key is left out: the index path
+// reads values only).
 func (ix *RawIndex) fill(raw []byte, i int, m *member) {
-	x := &ix.members[i]
-	m.key, m.val, m.typ, m.escaped = raw[x.key[0]:x.key[1]], raw[x.val[0]:x.val[1]], jsonparser.ValueType(x.typ), false
+	x := &ix.vals[i]
+	m.key, m.val, m.typ, m.escaped = nil, raw[x.off[0]:x.off[1]], jsonparser.ValueType(x.typ), false
 }
