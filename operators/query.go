@@ -28,6 +28,11 @@ type Query struct {
 	stateSize atomic.Int64
 	control   chan func()  // runs in the statement's goroutine, between batches
 	inflight  atomic.Int64 // batches handed to the statement and not yet processed
+	// busy is the time spent processing, blocked the time spent handing
+	// rows on (sinks, the INSERT INTO stream), waiting for room included;
+	// emitting is the latter within the current call, kept by the goroutine.
+	busy, blocked atomic.Int64 // ns
+	emitting      time.Duration
 	// ctx is for sink writes; it ends once a stop outlasts the grace period.
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -38,16 +43,21 @@ func (q *Query) Spec() *QuerySpec { return q.spec }
 
 // QueryStats are a statement's counters.
 type QueryStats struct {
-	In        uint64       `json:"events_in"`
-	Out       uint64       `json:"rows_out"`
-	Late      uint64       `json:"late_events"`
-	Errors    uint64       `json:"errors"`
-	Evictions uint64       `json:"evictions"`
-	StateSize int          `json:"state_size"`
-	Queued    int          `json:"queued_batches"`
-	Dropped   uint64       `json:"subscriber_drops"`
-	Started   time.Time    `json:"started"`
-	Sinks     []SinkStatus `json:"sinks"`
+	In        uint64 `json:"events_in"`
+	Out       uint64 `json:"rows_out"`
+	Late      uint64 `json:"late_events"`
+	Errors    uint64 `json:"errors"`
+	Evictions uint64 `json:"evictions"`
+	StateSize int    `json:"state_size"`
+	Queued    int    `json:"queued_batches"`
+	Dropped   uint64 `json:"subscriber_drops"`
+	// Busy is the time the statement spent processing; Blocked the time it
+	// spent handing its rows on, most of it waiting for room downstream. A
+	// statement busy nearly all the time is the pipeline's bottleneck.
+	Busy    float64      `json:"busy_seconds"`
+	Blocked float64      `json:"blocked_seconds"`
+	Started time.Time    `json:"started"`
+	Sinks   []SinkStatus `json:"sinks"`
 }
 
 // Stats reads the counters. StateSize is read racily on purpose: it is a gauge.
@@ -60,6 +70,8 @@ func (q *Query) Stats() QueryStats {
 		Evictions: q.counters.Evictions.Load(),
 		Queued:    len(q.in),
 		Dropped:   q.results.dropped.Load(),
+		Busy:      time.Duration(q.busy.Load()).Seconds(),
+		Blocked:   time.Duration(q.blocked.Load()).Seconds(),
 		Started:   q.started,
 		Sinks:     []SinkStatus{},
 	}
@@ -91,7 +103,9 @@ func (q *Query) run() {
 	for {
 		select {
 		case batch := <-q.in:
+			start := q.startTiming()
 			q.op.Process(batch, emit)
+			q.account(start)
 			q.counters.In.Add(uint64(len(batch))) // after: In counts what went through
 			q.inflight.Add(-1)
 		case fn := <-q.control:
@@ -100,14 +114,18 @@ func (q *Query) run() {
 			if q.rt.holding.Load() {
 				continue // a snapshot is being taken: nothing may change
 			}
+			start := q.startTiming()
 			q.op.Tick(q.clock(), emit)
+			q.account(start)
 			q.stateSize.Store(int64(q.op.StateSize()))
 		case <-q.stop:
 			// The source no longer sends here: finish what is queued.
 			for {
 				select {
 				case batch := <-q.in:
+					start := q.startTiming()
 					q.op.Process(batch, emit)
+					q.account(start)
 					q.counters.In.Add(uint64(len(batch)))
 					q.inflight.Add(-1)
 				default:
@@ -129,10 +147,26 @@ func (q *Query) clock() int64 {
 	return q.rt.cfg.Now()
 }
 
+// startTiming begins a processing call that account ends.
+func (q *Query) startTiming() time.Time {
+	q.emitting = 0
+	return time.Now()
+}
+
+// account splits the time since start into busy and blocked.
+func (q *Query) account(start time.Time) {
+	total := time.Since(start)
+	q.busy.Add(int64(total - q.emitting))
+	q.blocked.Add(int64(q.emitting))
+	q.emitting = 0
+}
+
 func (q *Query) emit(rows []*Record) {
 	if len(rows) == 0 {
 		return
 	}
+	start := time.Now()
+	defer func() { q.emitting += time.Since(start) }()
 	q.counters.Out.Add(uint64(len(rows)))
 	q.results.publish(rows)
 	for _, s := range q.sinks {

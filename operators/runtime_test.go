@@ -3,7 +3,9 @@ package operators
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -96,10 +98,11 @@ func (s *blockingSink) Close() error                { return nil }
 
 func TestBackpressureReachesIngest(t *testing.T) {
 	block := &blockingSink{release: make(chan struct{})}
-	RegisterSink(SinkPlugin{Name: "test_blocking", New: func(SinkConfig) (Sink, error) { return block, nil }})
+	name := fmt.Sprintf("test_blocking_%d", testSinks.Add(1)) // a name per run: -count=N
+	RegisterSink(SinkPlugin{Name: name, New: func(SinkConfig) (Sink, error) { return block, nil }})
 	rt := NewRuntime(RuntimeConfig{QueueSize: 2, QueryQueue: 1})
 	spec := passSpec("slow", "s", "")
-	spec.Sinks = []SinkDecl{{Type: "test_blocking"}}
+	spec.Sinks = []SinkDecl{{Type: name}}
 	if _, err := rt.Deploy(spec); err != nil {
 		t.Fatal(err)
 	}
@@ -177,8 +180,14 @@ func (ctxSink) Write(ctx context.Context, _ []*Record) error {
 func (ctxSink) Flush(context.Context) error { return nil }
 func (ctxSink) Close() error                { return nil }
 
-func TestDeleteDoesNotHangOnADownSink(t *testing.T) {
+// testSinks numbers the sinks tests register.
+var testSinks atomic.Int64
+
+func init() {
 	RegisterSink(SinkPlugin{Name: "test_down", New: func(SinkConfig) (Sink, error) { return ctxSink{}, nil }})
+}
+
+func TestDeleteDoesNotHangOnADownSink(t *testing.T) {
 	rt := NewRuntime(RuntimeConfig{StopGrace: 50 * time.Millisecond})
 	defer rt.Close()
 	dead, err := rt.Subscribe("dead", 16)
@@ -210,6 +219,10 @@ func TestDeleteDoesNotHangOnADownSink(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("Delete hung on a blocked sink")
+	}
+	// The wait for the sink counts as blocked time, not as processing.
+	if st := q.Stats(); st.Blocked < 0.05 || st.Busy < 0 || st.Busy >= st.Blocked {
+		t.Errorf("busy %gs, blocked %gs: want the 50 ms grace period blocked", st.Busy, st.Blocked)
 	}
 	select {
 	case r := <-dead.C:

@@ -27,6 +27,10 @@ var (
 		"Rows an expression or sink failed on.", []string{"query"}, nil)
 	descQueryEvictions = prometheus.NewDesc("sluice_query_evictions_total",
 		"Keyed states (sessions) closed early to keep the statement within its state bound.", []string{"query"}, nil)
+	descQueryBusy = prometheus.NewDesc("sluice_query_busy_seconds_total",
+		"Time the statement spent processing; near one second per second, it is the pipeline's bottleneck.", []string{"query"}, nil)
+	descQueryBlocked = prometheus.NewDesc("sluice_query_blocked_seconds_total",
+		"Time the statement spent handing rows to its sinks and INSERT INTO stream, waiting for room included.", []string{"query"}, nil)
 	descQueryState = prometheus.NewDesc("sluice_query_state_size",
 		"Open keyed states (groups, windows, sessions) of the statement.", []string{"query"}, nil)
 	descSinkWrites = prometheus.NewDesc("sluice_sink_writes_total",
@@ -41,7 +45,8 @@ type runtimeCollector struct{ rt *operators.Runtime }
 
 func (c runtimeCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descStreamEvents, descStreamQueue, descQueryIn, descQueryOut,
-		descQueryLate, descQueryErrors, descQueryEvictions, descQueryState, descSinkWrites, descSinkFailures} {
+		descQueryLate, descQueryErrors, descQueryEvictions, descQueryBusy, descQueryBlocked, descQueryState,
+		descSinkWrites, descSinkFailures} {
 		ch <- d
 	}
 }
@@ -59,6 +64,8 @@ func (c runtimeCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descQueryLate, prometheus.CounterValue, float64(st.Late), name)
 		ch <- prometheus.MustNewConstMetric(descQueryErrors, prometheus.CounterValue, float64(st.Errors), name)
 		ch <- prometheus.MustNewConstMetric(descQueryEvictions, prometheus.CounterValue, float64(st.Evictions), name)
+		ch <- prometheus.MustNewConstMetric(descQueryBusy, prometheus.CounterValue, st.Busy, name)
+		ch <- prometheus.MustNewConstMetric(descQueryBlocked, prometheus.CounterValue, st.Blocked, name)
 		ch <- prometheus.MustNewConstMetric(descQueryState, prometheus.GaugeValue, float64(st.StateSize), name)
 		for i, label := range sinkLabels(st.Sinks) {
 			ch <- prometheus.MustNewConstMetric(descSinkWrites, prometheus.CounterValue, float64(st.Sinks[i].Writes), name, label)

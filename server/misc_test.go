@@ -120,6 +120,8 @@ func TestMetrics(t *testing.T) {
 		`sluice_query_late_events_total{query="m"} 0`,
 		`sluice_query_errors_total{query="m"} 0`,
 		`sluice_query_evictions_total{query="m"} 0`,
+		`sluice_query_busy_seconds_total{query="m"} `,
+		`sluice_query_blocked_seconds_total{query="m"} `,
 		`sluice_query_state_size{query="m"} `,
 		`sluice_sink_writes_total{query="m",sink="metrics_test"} 3`,
 		`sluice_sink_writes_total{query="m",sink="metrics_test#2"} 3`,

@@ -307,3 +307,19 @@ func TestBenchEmbedded(t *testing.T) {
 		}
 	}
 }
+
+func TestBusiest(t *testing.T) {
+	stmt := func(name string, busy float64) benchStatement {
+		var s benchStatement
+		s.Name, s.Stats.Busy = name, busy
+		return s
+	}
+	before := []benchStatement{stmt("a", 10), stmt("b", 1)}
+	after := []benchStatement{stmt("a", 12), stmt("b", 4.5), stmt("c", 3)}
+	if name, busy := busiest(before, after); name != "b" || busy != 3.5 {
+		t.Errorf("busiest = %s %g, want b 3.5 (a statement's time before the run does not count)", name, busy)
+	}
+	if name, _ := busiest(nil, nil); name != "" {
+		t.Errorf("busiest of nothing = %q", name)
+	}
+}

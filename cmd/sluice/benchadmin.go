@@ -85,9 +85,25 @@ type benchStatement struct {
 	Source string `json:"source"`
 	Target string `json:"target"`
 	Stats  struct {
-		In  int64 `json:"events_in"`
-		Out int64 `json:"rows_out"`
+		In   int64   `json:"events_in"`
+		Out  int64   `json:"rows_out"`
+		Busy float64 `json:"busy_seconds"`
 	} `json:"stats"`
+}
+
+// busiest is the statement that spent the most time processing between
+// two listings, and that time.
+func busiest(before, after []benchStatement) (name string, busy float64) {
+	was := map[string]float64{}
+	for _, s := range before {
+		was[s.Name] = s.Stats.Busy
+	}
+	for _, s := range after {
+		if d := s.Stats.Busy - was[s.Name]; d > busy {
+			name, busy = s.Name, d
+		}
+	}
+	return name, busy
 }
 
 func (c *benchAdmin) statements(ctx context.Context) ([]benchStatement, error) {

@@ -38,6 +38,8 @@ type benchResult struct {
 	cpu                       float64
 	peakRSS                   int64
 	payload                   int
+	busiest                   string  // the statement busy the longest during the run
+	busy                      float64 // and its busy seconds
 }
 
 // runLoad deploys the statements, pushes every batch with o.conns clients
@@ -95,6 +97,11 @@ func runLoad(ctx context.Context, lr loadRun) (*benchResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	after, err := api.statements(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r.busiest, r.busy = busiest(list, after)
 	r.cpu = cpu1 - cpu0
 	r.peakRSS = max(rss, peak.max.Load())
 	r.throttled, r.failed = poster.throttled.Load(), poster.failed.Load()
@@ -200,6 +207,9 @@ func (r *benchResult) print(w io.Writer, o benchOptions) {
 	fmt.Fprintf(w, "other retries  %d\n", r.failed)
 	fmt.Fprintf(w, "dropped        %d\n", r.dropped)
 	fmt.Fprintf(w, "server CPU     %.2f s (%.2f cores)\n", r.cpu, r.cpu/r.processTime.Seconds())
+	if r.busiest != "" {
+		fmt.Fprintf(w, "busiest        %s: processing %.2f s of the %.2f s (%.0f%%)\n", r.busiest, r.busy, r.processTime.Seconds(), 100*r.busy/r.processTime.Seconds())
+	}
 	if o.embedded {
 		fmt.Fprintf(w, "peak RSS       %.0f MiB (this process: server, load clients and %.0f MiB of pre-generated events)\n", mib(r.peakRSS), mib(int64(r.payload)))
 	} else {
