@@ -26,6 +26,13 @@ const COUNTERS = [
   ['subscriber_drops', 'subscriber drops'],
 ];
 
+// Shares of the wall clock since the previous poll: processing, and handing
+// rows on (waiting for room downstream included).
+const SHARES = [
+  ['busy_seconds', 'busy'],
+  ['blocked_seconds', 'blocked'],
+];
+
 const statusClass = (s) => (String(s || '').startsWith('running') ? 'running' : 'degraded');
 
 export function mount(main, arg) {
@@ -217,6 +224,11 @@ export function mount(main, arg) {
           const r = withRate ? rate(k) : null;
           return h('div', { dataset: { counter: k } }, h('dt', { text: label }),
             h('dd', null, fmt.num(st[k] ?? 0), r === null ? null : h('small', { text: `${fmt.num(Math.round(r * 10) / 10)}/s` })));
+        }),
+        SHARES.map(([k, label]) => {
+          const r = rate(k);
+          return h('div', { dataset: { counter: k } }, h('dt', { text: label }),
+            h('dd', null, r === null ? '—' : `${Math.min(100, Math.round(r * 100))}%`, h('small', { text: 'of the time' })));
         }),
         st.started ? h('div', null, h('dt', { text: 'running since' }), h('dd', { style: { fontSize: '14px' } }, h('time', { datetime: st.started, text: fmt.dateTime(Date.parse(st.started)) }))) : null));
     }
