@@ -57,7 +57,7 @@ func TestCountDistinctLargeIsWithinError(t *testing.T) {
 }
 
 func TestCountDistinctRoundTrip(t *testing.T) {
-	for _, n := range []int{0, 5, 20_000} {
+	for _, n := range []int{0, 5, 500, 20_000} {
 		agg := newAggregate(t, "COUNT_DISTINCT")
 		for u := range n {
 			agg.Add(s("u" + strconv.Itoa(u)))
