@@ -99,13 +99,17 @@ func TestKafkaStreamLifecycle(t *testing.T) {
 }
 
 // A declared stream that nothing reads or writes yet is listed with its
-// Kafka stats.
+// Kafka stats, once its consumer has joined the group.
 func TestKafkaStreamListedBeforeUse(t *testing.T) {
 	c := kafkatest.Start(t, kafkatest.Topic("clicks", 1))
 	ts := newKafkaServer(t, c, Config{})
 	ts.do(http.MethodPost, "/v1/streams", []byte(`{"name":"quiet","kafka":{"topic":"clicks","start":"latest"}}`)).expect(t, http.StatusCreated, "")
-	r := ts.do(http.MethodGet, "/v1/streams", nil)
-	want := `[{"name":"quiet","ingested":0,"queue_depth":0,"queue_capacity_batches":0,"readers":[],"rate":0,"kafka":{"stream":"quiet","topic":"clicks","group":"sluice","start":"latest","event_time":false,"consumed":0,"dead_letters":0,"backpressure_retries":0,"partitions":[{"partition":0,"position":-1,"committed":-1,"end":0,"lag":0}]}}]`
+	want := `[{"name":"quiet","ingested":0,"queue_depth":0,"queue_capacity_batches":0,"readers":[],"rate":0,"kafka":{"stream":"quiet","topic":"clicks","group":"sluice","start":"latest","event_time":false,"consumed":0,"dead_letters":0,"backpressure_retries":0,"partitions":[{"partition":0,"position":-1,"committed":-1,"end":0,"lag":0}],"members":["sluice"]}}]`
+	var r response
+	waitFor(t, 30*time.Second, "the consumer to join its group", func() bool {
+		r = ts.do(http.MethodGet, "/v1/streams", nil)
+		return strings.Contains(r.body, `"members":["sluice"]`)
+	})
 	r.expect(t, http.StatusOK, want)
 }
 

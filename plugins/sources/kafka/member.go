@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -30,6 +31,49 @@ func (c *Config) clientID() string {
 }
 
 func (c *Config) nodePrefix() string { return "sluice/" + c.Node + "/" }
+
+// groupMembers are the client ids of cfg.Group's members, sorted.
+func groupMembers(ctx context.Context, cfg *Config) ([]string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	cl := &kafkago.Client{Addr: kafkago.TCP(cfg.Brokers...)}
+	res, err := cl.DescribeGroups(ctx, &kafkago.DescribeGroupsRequest{GroupIDs: []string{cfg.Group}})
+	if err != nil {
+		return nil, fmt.Errorf("kafka describe group %q: %w", cfg.Group, err)
+	}
+	ids := []string{}
+	for _, g := range res.Groups {
+		if g.Error != nil {
+			return nil, fmt.Errorf("kafka describe group %q: %w", cfg.Group, g.Error)
+		}
+		for _, m := range g.Members {
+			ids = append(ids, m.ClientID)
+		}
+	}
+	slices.Sort(ids)
+	return ids, nil
+}
+
+// sharedGroupWarning is the warning for a checkpointed source whose group
+// has members that are not this process, or "". Their partitions' keyed
+// state stays with them and what a rebalance hands over starts without
+// it: results are exact only with one sluice process per group.
+func sharedGroupWarning(cfg *Config, members []string) string {
+	if cfg.CommitInterval >= 0 || cfg.Node == "" {
+		return ""
+	}
+	var others []string
+	for _, id := range members {
+		if id != cfg.clientID() && !slices.Contains(others, id) {
+			others = append(others, id)
+		}
+	}
+	if len(others) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("consumer group %q is shared with %s: state is not handed over when partitions move, so results are exact only with one sluice process per group",
+		cfg.Group, strings.Join(others, ", "))
+}
 
 // leaveStale removes from the group the members whose client id names this
 // node but another run: what a crashed earlier run of this process left.

@@ -3,6 +3,8 @@ package kafka
 import (
 	"context"
 	"errors"
+	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -152,5 +154,40 @@ func joinAndVanish(t *testing.T, c *kafkatest.Cluster, group, clientID, topic st
 	}
 	if err != nil {
 		t.Fatalf("sync group: %v", err)
+	}
+}
+
+// TestSharedGroupWarning lists the group's members, and warns on a
+// checkpointed stream whose group has a member of another process.
+func TestSharedGroupWarning(t *testing.T) {
+	c := kafkatest.Start(t, kafkatest.Topic("events", 2))
+	ctx := context.Background()
+	// Two processes, each with two streams: one checkpointed (group g), one
+	// at-least-once (group g2). A process's streams share its run id.
+	checkpointed := open(t, Config{Brokers: c.Brokers, Topic: "events", Group: "g", Stream: "ev", Node: "n1", CommitInterval: -1, run: "r1"}, newTarget())
+	plain := open(t, Config{Brokers: c.Brokers, Topic: "events", Group: "g2", Stream: "ev2", Node: "n1", run: "r1"}, newTarget())
+	st, err := checkpointed.Stats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Warning != "" {
+		t.Errorf("warning %q with this process alone in the group (members %v)", st.Warning, st.Members)
+	}
+	open(t, Config{Brokers: c.Brokers, Topic: "events", Group: "g", Stream: "ev", Node: "n2", CommitInterval: -1, run: "r2"}, newTarget())
+	open(t, Config{Brokers: c.Brokers, Topic: "events", Group: "g2", Stream: "ev2", Node: "n2", run: "r2"}, newTarget())
+	const id = "sluice/n2/r2"
+	waitFor(t, "the other process's member", func() bool {
+		st, err = checkpointed.Stats(ctx)
+		return err == nil && slices.Contains(st.Members, id)
+	})
+	if !strings.Contains(st.Warning, `consumer group "g" is shared with `+id+":") || strings.Contains(st.Warning, checkpointed.cfg.clientID()) {
+		t.Errorf("warning %q (members %v)", st.Warning, st.Members)
+	}
+	waitFor(t, "the other process's member", func() bool {
+		st, err = plain.Stats(ctx)
+		return err == nil && slices.Contains(st.Members, id)
+	})
+	if st.Warning != "" {
+		t.Errorf("an at-least-once stream warned: %q", st.Warning)
 	}
 }

@@ -68,6 +68,11 @@ func Open(cfg Config, target Ingester) (*Source, error) {
 		if err := leaveStale(&cfg, log); err != nil {
 			return nil, err
 		}
+		if members, err := groupMembers(context.Background(), &cfg); err == nil {
+			if w := sharedGroupWarning(&cfg, members); w != "" {
+				log.Warn("kafka: " + w)
+			}
+		}
 	}
 	if len(cfg.Resume) > 0 {
 		if err := resumeAt(&cfg, log); err != nil {

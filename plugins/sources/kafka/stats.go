@@ -32,7 +32,12 @@ type Stats struct {
 	DeadLetters uint64           `json:"dead_letters"`         // poison messages sent to _dead_letter
 	Retries     uint64           `json:"backpressure_retries"` // hand-ons refused by a full stream queue
 	Partitions  []PartitionStats `json:"partitions"`
-	LastError   string           `json:"last_error,omitempty"`
+	// Members are the client ids of the consumer group's members.
+	Members []string `json:"members"`
+	// Warning says that a checkpointed stream's group has members of other
+	// processes: state is not handed over in a rebalance.
+	Warning   string `json:"warning,omitempty"`
+	LastError string `json:"last_error,omitempty"`
 	// OutOfOrder counts what an aligned source handed on before a lagging
 	// partition had caught up, because that partition was silent for
 	// AlignWait (Silent) or 50 batches were held (Memory).
@@ -63,6 +68,10 @@ func (s *Source) Stats(ctx context.Context) (Stats, error) {
 	if err != nil {
 		return st, err
 	}
+	if st.Members, err = groupMembers(ctx, &s.cfg); err != nil {
+		return st, err
+	}
+	st.Warning = sharedGroupWarning(&s.cfg, st.Members)
 	for _, o := range offs {
 		ps := PartitionStats{Partition: o.partition, Position: -1, Committed: o.committed, End: o.end}
 		if p, ok := pos[o.partition]; ok {
