@@ -18,7 +18,16 @@ type Map struct {
 	recs   []Record // this batch's output records
 	vals   []Value  // and their values
 	schema *Schema
-	merged map[*Schema]*Schema // SELECT *, x: input overlay + x, per input schema
+	merged map[*Schema]*overlay // SELECT *, x: per input schema
+	last   *Schema              // the input schema of lastOv
+	lastOv *overlay
+}
+
+// overlay is how SELECT *, x builds records from inputs of one schema: the
+// input's named values it keeps (those x does not redefine), then x.
+type overlay struct {
+	schema *Schema
+	keep   []int // positions in the input's Values
 }
 
 // init allocates the scratch space on first use.
@@ -26,7 +35,7 @@ func (m *Map) init() {
 	if m.row == nil {
 		m.row = make([]Value, m.Extract.Len()+2)
 		m.schema = NewSchema(m.Columns...)
-		m.merged = map[*Schema]*Schema{}
+		m.merged = map[*Schema]*overlay{}
 	}
 }
 
@@ -72,14 +81,11 @@ func (m *Map) project(r *Record, rest int) *Record {
 		return out
 	}
 	out.Raw, out.Index = r.Raw, r.Index
-	out.Schema = m.mergedSchema(r.Schema)
-	out.Values = m.values(len(out.Schema.Names), rest)[:0]
-	if r.Schema != nil {
-		for i, n := range r.Schema.Names {
-			if m.schema.Index(n) < 0 {
-				out.Values = append(out.Values, r.Values[i])
-			}
-		}
+	ov := m.overlay(r.Schema)
+	out.Schema = ov.schema
+	out.Values = m.values(len(ov.schema.Names), rest)[:0]
+	for _, i := range ov.keep {
+		out.Values = append(out.Values, r.Values[i])
 	}
 	for _, e := range m.Project {
 		out.Values = append(out.Values, e(m.row))
@@ -97,24 +103,30 @@ func (m *Map) values(n, rest int) []Value {
 	return m.vals[k : k+n : k+n]
 }
 
-// mergedSchema is the input's named fields (minus those the projection
-// redefines) followed by the projection's columns.
-func (m *Map) mergedSchema(in *Schema) *Schema {
-	if in == nil {
-		return m.schema
+// overlay is the output shape for inputs of schema in: the input's named
+// fields (minus those the projection redefines) followed by the
+// projection's columns. It is worked out once per input schema.
+func (m *Map) overlay(in *Schema) *overlay {
+	if in == m.last && m.lastOv != nil {
+		return m.lastOv
 	}
-	if s, ok := m.merged[in]; ok {
-		return s
-	}
-	var names []string
-	for _, n := range in.Names {
-		if m.schema.Index(n) < 0 {
-			names = append(names, n)
+	ov := m.merged[in]
+	if ov == nil {
+		ov = &overlay{schema: m.schema}
+		if in != nil {
+			var names []string
+			for i, n := range in.Names {
+				if m.schema.Index(n) < 0 {
+					names = append(names, n)
+					ov.keep = append(ov.keep, i)
+				}
+			}
+			ov.schema = NewSchema(append(names, m.Columns...)...)
 		}
+		m.merged[in] = ov
 	}
-	s := NewSchema(append(names, m.Columns...)...)
-	m.merged[in] = s
-	return s
+	m.last, m.lastOv = in, ov
+	return ov
 }
 
 func (m *Map) Tick(int64, Emit) {
