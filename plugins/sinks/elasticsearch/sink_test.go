@@ -256,7 +256,7 @@ func TestDownBlocksWritesThenRecoversWithNothingLostOrDoubled(t *testing.T) {
 		outage.down()
 		done := make(chan error, 1)
 		go func() { done <- s.Write(context.Background(), rows[outage.start:outage.end]) }()
-		poll(t, outage.name+": a full buffer", func() bool { st := s.Stats(); return st.Buffered == 40 && st.Retries > retries })
+		sinktest.Poll(t, outage.name+": a full buffer", func() bool { st := s.Stats(); return st.Buffered == 40 && st.Retries > retries })
 		select {
 		case err := <-done:
 			t.Fatalf("%s: Write returned %v with the cluster down and the buffer full", outage.name, err)
@@ -334,16 +334,5 @@ func TestIndexPattern(t *testing.T) {
 		if got := p.name(tc.ms); got != tc.want {
 			t.Errorf("%s at %d: %s, want %s", tc.pattern, tc.ms, got, tc.want)
 		}
-	}
-}
-
-func poll(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
 	}
 }

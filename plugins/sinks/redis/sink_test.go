@@ -366,7 +366,7 @@ func TestRedisDownBlocksWritesThenRecovers(t *testing.T) {
 	srv.Stop()
 	done := make(chan error, 1)
 	go func() { done <- s.Write(context.Background(), dauRows(20, 120)) }()
-	poll(t, "the buffer to fill while Redis is down", func() bool { return s.Stats().Buffered == 50 && s.Stats().Retries > 0 })
+	sinktest.Poll(t, "the buffer to fill while Redis is down", func() bool { return s.Stats().Buffered == 50 && s.Stats().Retries > 0 })
 	select {
 	case err := <-done:
 		t.Fatalf("Write returned %v with Redis down and the buffer full", err)
@@ -388,16 +388,5 @@ func TestRedisDownBlocksWritesThenRecovers(t *testing.T) {
 	}
 	if st := s.Stats(); st.Acked != 120 || st.DeadLettered != 0 || st.Buffered != 0 {
 		t.Fatalf("stats %+v", st)
-	}
-}
-
-func poll(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
 	}
 }

@@ -43,3 +43,15 @@ func Write(t testing.TB, s operators.Sink, rows []*operators.Record) {
 	}
 	Flush(t, s)
 }
+
+// Poll waits up to 10 s for cond to hold, failing the test with what.
+func Poll(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
