@@ -27,15 +27,21 @@ type tag struct {
 	seq         int64
 }
 
+// init allocates the tagger's state on first use (or on restore).
+func (t *SessionTagger) init() {
+	if t.open != nil {
+		return
+	}
+	t.open = map[string]*tag{}
+	t.kv = make([]Value, len(t.Keys))
+	if t.MaxSessions <= 0 {
+		t.MaxSessions = 1_000_000
+	}
+}
+
 // Tag returns the session id and sequence number of the event in row.
 func (t *SessionTagger) Tag(r *Record, row []Value) (Value, Value) {
-	if t.open == nil {
-		t.open = map[string]*tag{}
-		t.kv = make([]Value, len(t.Keys))
-		if t.MaxSessions <= 0 {
-			t.MaxSessions = 1_000_000
-		}
-	}
+	t.init()
 	ts := r.Arrival
 	if t.EventTime != nil {
 		v, ok := TimeMillis(t.EventTime(row))

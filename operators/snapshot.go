@@ -85,14 +85,6 @@ func (r *stateReader) bytes() []byte {
 	return p
 }
 
-func (r *stateReader) values(n int) []Value {
-	vs := make([]Value, n)
-	for i := range vs {
-		vs[i] = r.value()
-	}
-	return vs
-}
-
 func (r *stateReader) aggs(specs []AggSpec) []Aggregator {
 	out := make([]Aggregator, len(specs))
 	for i, s := range specs {
@@ -128,13 +120,30 @@ func (r *stateReader) header() {
 	}
 }
 
+// newSnapshot begins the snapshot of an operator that keeps event time:
+// the version, its watermark and the latest arrival it stamps on rows.
+func newSnapshot(t watermark, arrival int64) *stateWriter {
+	w := &stateWriter{}
+	w.uint(snapshotVersion)
+	w.watermark(t)
+	w.int(arrival)
+	return w
+}
+
+// readSnapshot reads what newSnapshot wrote, for an operator of the given
+// lateness and idle time.
+func readSnapshot(b []byte, lateness, idle int64) (r *stateReader, t watermark, arrival int64) {
+	r = &stateReader{b: b}
+	r.header()
+	t = newWatermark(lateness, idle)
+	r.watermark(&t)
+	return r, t, r.int()
+}
+
 // Snapshot saves the open windows and the watermark.
 func (a *Aggregate) Snapshot() ([]byte, error) {
 	a.init()
-	w := &stateWriter{}
-	w.uint(snapshotVersion)
-	w.watermark(a.time)
-	w.int(a.arrival)
+	w := newSnapshot(a.time, a.arrival)
 	if err := a.snapshotWindows(w, a.windows); err != nil {
 		return nil, err
 	}
@@ -165,11 +174,7 @@ func (a *Aggregate) snapshotWindows(w *stateWriter, windows map[int64]*window) e
 // Restore replaces the state with a snapshot of the same statement.
 func (a *Aggregate) Restore(b []byte) error {
 	a.init()
-	r := &stateReader{b: b}
-	r.header()
-	t := newWatermark(a.Lateness, a.Idle)
-	r.watermark(&t)
-	arrival := r.int()
+	r, t, arrival := readSnapshot(b, a.Lateness, a.Idle)
 	groups := 0
 	windows, err := a.restoreWindows(r, &groups, false)
 	if err != nil {
@@ -198,7 +203,9 @@ func (a *Aggregate) restoreWindows(r *stateReader, groups *int, emitted bool) (m
 			if g.set >= len(a.sets) {
 				return nil, errors.New("state: grouping set out of range")
 			}
-			copy(g.keys, r.values(len(a.Keys)))
+			for i := range g.keys {
+				g.keys[i] = r.value()
+			}
 			r.aggsInto(g.aggs)
 			g.key = string(appendSetKey(nil, g.set, g.keys, a.sets[g.set]))
 			win.groups[g.key] = g
@@ -212,10 +219,7 @@ func (a *Aggregate) restoreWindows(r *stateReader, groups *int, emitted bool) (m
 // Snapshot saves the open sessions and the watermark.
 func (a *Sessions) Snapshot() ([]byte, error) {
 	a.init()
-	w := &stateWriter{}
-	w.uint(snapshotVersion)
-	w.watermark(a.time)
-	w.int(a.arrival)
+	w := newSnapshot(a.time, a.arrival)
 	w.uint(uint64(len(a.open)))
 	for _, e := range a.byEnd.items {
 		s := e.s
@@ -237,11 +241,7 @@ func (a *Sessions) Snapshot() ([]byte, error) {
 // Restore replaces the open sessions with a snapshot's.
 func (a *Sessions) Restore(b []byte) error {
 	a.init()
-	r := &stateReader{b: b}
-	r.header()
-	t := newWatermark(a.Lateness, a.Idle)
-	r.watermark(&t)
-	arrival := r.int()
+	r, t, arrival := readSnapshot(b, a.Lateness, a.Idle)
 	open := map[string]*session{}
 	var h sessionHeap
 	for n := r.uint(); n > 0 && r.err == nil; n-- {
@@ -298,12 +298,7 @@ func (m *Map) Restore(b []byte) error {
 	if r.err != nil {
 		return fmt.Errorf("restore session tags: %w", r.err)
 	}
+	t.init()
 	t.open, t.maxEvent, t.swept = open, maxEvent, swept
-	if t.kv == nil {
-		t.kv = make([]Value, len(t.Keys))
-		if t.MaxSessions <= 0 {
-			t.MaxSessions = 1_000_000
-		}
-	}
 	return nil
 }
