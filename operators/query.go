@@ -103,11 +103,7 @@ func (q *Query) run() {
 	for {
 		select {
 		case batch := <-q.in:
-			start := q.startTiming()
-			q.op.Process(batch, emit)
-			q.account(start)
-			q.counters.In.Add(uint64(len(batch))) // after: In counts what went through
-			q.inflight.Add(-1)
+			q.process(batch, emit)
 		case fn := <-q.control:
 			fn()
 		case <-ticker.C:
@@ -123,11 +119,7 @@ func (q *Query) run() {
 			for {
 				select {
 				case batch := <-q.in:
-					start := q.startTiming()
-					q.op.Process(batch, emit)
-					q.account(start)
-					q.counters.In.Add(uint64(len(batch)))
-					q.inflight.Add(-1)
+					q.process(batch, emit)
 				default:
 					q.closeSinks()
 					return
@@ -135,6 +127,15 @@ func (q *Query) run() {
 			}
 		}
 	}
+}
+
+// process runs one batch through the operators.
+func (q *Query) process(batch []*Record, emit Emit) {
+	start := q.startTiming()
+	q.op.Process(batch, emit)
+	q.account(start)
+	q.counters.In.Add(uint64(len(batch))) // after: In counts what went through
+	q.inflight.Add(-1)
 }
 
 // clock is the wall clock the statement's operators see on a tick. Fed by

@@ -185,7 +185,7 @@ func (a *Sessions) close(s *session) {
 	a.emitRow(s, "end")
 }
 
-// row2 appends a start or end row for s (HAVING applies to both).
+// emitRow appends a start or end row for s (HAVING applies to both).
 func (a *Sessions) emitRow(s *session, event string) {
 	nk := len(a.Keys)
 	s.keys(a.orow[:nk])
