@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/buger/jsonparser"
 	"github.com/elastic/go-elasticsearch/v8"
@@ -122,7 +123,8 @@ func (w *writer) encode(rows []*operators.Record, refused map[string]string, rej
 		b := append(w.body, action...)
 		b = operators.AppendJSONString(b, w.names[i])
 		b = append(b, `,"_id":`...)
-		b = operators.AppendJSONString(b, id)
+		// id is w.scratch, which nothing changes while it is copied.
+		b = operators.AppendJSONString(b, unsafe.String(unsafe.SliceData(id), len(id)))
 		b = append(b, "}}\n"...)
 		b = r.AppendJSON(b)
 		w.body = append(b, '\n')
@@ -190,17 +192,20 @@ func (w *writer) items(body []byte, res buffer.Result) (buffer.Result, error) {
 	return res, nil
 }
 
-// docID is the row's id column or template; a row without one is
-// identified by a hash of its JSON, so identical rows still overwrite.
-func (w *writer) docID(r *operators.Record) string {
+// docID renders the row's id column or template into w.scratch, valid
+// until the next call; a row without one is identified by a hash of its
+// JSON, so identical rows still overwrite.
+func (w *writer) docID(r *operators.Record) []byte {
 	if b, err := w.id.Append(w.scratch[:0], r); err == nil {
 		w.scratch = b
-		return string(b)
+		return b
 	}
 	h := fnv.New128a()
 	w.scratch = r.AppendJSON(w.scratch[:0])
 	h.Write(w.scratch)
-	return hex.EncodeToString(h.Sum(nil))
+	var sum [16]byte
+	w.scratch = hex.AppendEncode(w.scratch[:0], h.Sum(sum[:0]))
+	return w.scratch
 }
 
 // timeOf is the row's time column in epoch ms (a number, or a date
