@@ -68,6 +68,7 @@ type Aggregate struct {
 	dirty   []*group // running aggregates: groups changed in this batch
 
 	orow    []Value
+	project []Expr // Project without window_start and window_end, which lead windowed rows
 	keyBuf  []byte
 	hexKeys []byte     // scratch: a window's row keys
 	byKey   []keyedRow // scratch: a window's rows in output order
@@ -205,6 +206,12 @@ func (a *Aggregate) init() {
 	for _, c := range a.Columns {
 		if a.Kind == NoWindow || (c != "window_start" && c != "window_end") {
 			names = append(names, c)
+		}
+	}
+	a.project = a.project[:0]
+	for i, e := range a.Project {
+		if c := a.Columns[i]; a.Kind == NoWindow || (c != "window_start" && c != "window_end") {
+			a.project = append(a.project, e)
 		}
 	}
 	a.schema = NewSchema(append(names, "_key")...)
@@ -520,11 +527,7 @@ func (a *Aggregate) rows(groups []*group, start, end int64) []*Record {
 		if a.Kind != NoWindow {
 			slab = append(slab, Int(start), Int(end))
 		}
-		for i, e := range a.Project {
-			c := a.Columns[i]
-			if a.Kind != NoWindow && (c == "window_start" || c == "window_end") {
-				continue
-			}
+		for _, e := range a.project {
 			slab = append(slab, e(a.orow))
 		}
 		hexKeys = appendRowKey(hexKeys, a.keyBuf[:0], *a.Query, start, g.set, g.keys)

@@ -179,3 +179,25 @@ func TestCubeOverMaxGroups(t *testing.T) {
 		t.Errorf("errors = %d, want 4: (2) twice, (y,1) and (y)", e)
 	}
 }
+
+// A windowed statement's rows lead with window_start and window_end, once,
+// whether or not its projection names them.
+func TestWindowColumnsLead(t *testing.T) {
+	a, _ := countPerWindow(10_000, 0, 1_000)
+	a.Columns = []string{"n", "window_end", "twice"}
+	a.Project = []Expr{
+		func(row []Value) Value { return row[2] },
+		func(row []Value) Value { return row[1] },
+		func(row []Value) Value { return Int(2 * row[2].I) },
+	}
+	var rows []string
+	a.Process(events(1_000, 2_000), func([]*Record) {})
+	a.Finish(func(rs []*Record) {
+		for _, r := range rs {
+			rows = append(rows, strings.Join(r.Schema.Names, ",")+" "+r.String())
+		}
+	})
+	if len(rows) != 1 || !strings.HasPrefix(rows[0], `window_start,window_end,n,twice,_key {"window_start":0,"window_end":10000,"n":2,"twice":4,"_key":"`) {
+		t.Errorf("rows %q", rows)
+	}
+}
