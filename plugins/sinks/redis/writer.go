@@ -181,11 +181,7 @@ func (w *writer) members(r *operators.Record) ([]any, error) {
 		return nil, fmt.Errorf("member %w", err)
 	}
 	if v.Kind != operators.KindJSON || !strings.HasPrefix(v.S, "[") {
-		m, err := w.text(w.member, r)
-		if err != nil {
-			return nil, fmt.Errorf("member %w", err)
-		}
-		return []any{m}, nil
+		return []any{v.Text()}, nil
 	}
 	var out []any
 	var bad error
