@@ -60,12 +60,12 @@ func plan(sel *sqlparser.Select, o *options, spec *operators.QuerySpec, c *opera
 	}
 	p := &planned{source: source}
 	grouped := len(sel.GroupBy) > 0 || hasAggregate(sel.SelectExprs, sel.Having, sel.OrderBy)
-	if grouped {
+	switch {
+	case grouped && o.session != nil:
+		return nil, errorf("@Session", "@Session tags pass-through events; a grouped statement uses GROUP BY SESSION(ts, INTERVAL …), key instead")
+	case grouped:
 		err = planAggregate(p, sel, o, spec, c, in, where)
-	} else {
-		if o.session != nil && grouped {
-			return nil, errorf("@Session", "@Session tags pass-through events; a grouped statement uses GROUP BY SESSION(ts, INTERVAL …), key instead")
-		}
+	default:
 		err = planMap(p, sel, o, in, where, c)
 	}
 	if err != nil {
