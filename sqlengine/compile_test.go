@@ -157,3 +157,20 @@ FROM calls GROUP BY TUMBLE(ts, INTERVAL 10 SECOND)`)
 		t.Errorf("SharedWith %v, want %v", got, want)
 	}
 }
+
+// A pass-through statement reads only the fields it uses: @EventTime alone
+// adds none, @Session adds its event time and keys.
+func TestPassThroughExtractsOnlyWhatItUses(t *testing.T) {
+	for src, want := range map[string]string{
+		"@EventTime(column=\"ts\")\nSELECT page FROM s":                                                "fields page",
+		"@EventTime(column=\"ts\") @Session(key=\"user_id\")\nSELECT page, session_id() AS sid FROM s": "fields page, ts, user_id",
+	} {
+		specs, err := sqlengine.Compile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := specs[0].Plan[1].Detail; got != want {
+			t.Errorf("%s: extract %q, want %q", src, got, want)
+		}
+	}
+}

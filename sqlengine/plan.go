@@ -145,21 +145,16 @@ func planMap(p *planned, sel *sqlparser.Select, o *options, in *inputScope, wher
 			return errorf(sqlparser.String(se), "unsupported select item %s", sqlparser.String(se))
 		}
 	}
-	var eventTime operators.Expr
-	if o.eventTime != nil {
-		i := in.slot(o.eventTime)
-		eventTime = func(row []operators.Value) operators.Value { return row[i] }
-	}
 	if so := o.session; so != nil {
-		t := &operators.SessionTagger{EventTime: eventTime, Gap: so.gap.Milliseconds(), MaxDuration: so.maxDur.Milliseconds(),
+		t := &operators.SessionTagger{Gap: so.gap.Milliseconds(), MaxDuration: so.maxDur.Milliseconds(),
 			Lateness: o.lateness.Milliseconds(), MaxSessions: maxRunningGroups, Counters: counters}
+		if o.eventTime != nil {
+			t.EventTime = slotExpr(in.slot(o.eventTime))
+		}
 		for _, k := range so.keys {
-			i := in.slot(k)
-			t.Keys = append(t.Keys, func(row []operators.Value) operators.Value { return row[i] })
+			t.Keys = append(t.Keys, slotExpr(in.slot(k)))
 		}
 		m.Sessions = t
-	}
-	if so := o.session; so != nil {
 		p.shape = fmt.Sprintf("session-tags|%v|%d|%d|%s", so.keys, so.gap.Milliseconds(), so.maxDur.Milliseconds(), strings.Join(o.eventTime, "."))
 	}
 	*tagSlot = len(in.paths)
@@ -191,8 +186,7 @@ func planAggregate(p *planned, sel *sqlparser.Select, o *options, spec *operator
 	agg := &operators.Aggregate{KeyedInput: operators.KeyedInput{Where: where, Counters: c}, Query: &spec.Name, Sets: sets, Kind: win.kind,
 		Size: win.size.Milliseconds(), Slide: win.slide.Milliseconds(), MaxGroups: maxRunningGroups}
 	if o.eventTime != nil {
-		i := in.slot(o.eventTime)
-		agg.EventTime = func(row []operators.Value) operators.Value { return row[i] }
+		agg.EventTime = slotExpr(in.slot(o.eventTime))
 		if win.timeCol != nil && strings.Join(colPathOf(win.timeCol, in.table), ".") != strings.Join(o.eventTime, ".") {
 			return errorf(sqlparser.String(win.timeCol), "%s uses %s but @EventTime names %s; use the same column",
 				win.text, sqlparser.String(win.timeCol), strings.Join(o.eventTime, "."))

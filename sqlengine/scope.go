@@ -34,8 +34,7 @@ func (s *inputScope) slot(path []string) int {
 }
 
 func (s *inputScope) column(c *sqlparser.ColName) (operators.Expr, error) {
-	i := s.slot(colPath(c, s.table))
-	return func(row []operators.Value) operators.Value { return row[i] }, nil
+	return slotExpr(s.slot(colPath(c, s.table))), nil
 }
 
 func (s *inputScope) function(*sqlparser.FuncExpr) (operators.Expr, bool, error) {
