@@ -114,25 +114,22 @@ func (r *Record) AppendJSON(dst []byte) []byte {
 	}
 	dst = append(dst, '{')
 	n := 0
-	if r.Raw != nil {
-		// Raw fields first, skipping any that a named Value overrides.
+	// Raw fields first, skipping any that a named Value overrides.
+	if ix := r.Index; ix != nil {
+		// The stream's index: no second scan of Raw.
+		for i := range ix.vals {
+			x := &ix.vals[i]
+			v, t := r.Raw[x.off[0]:x.off[1]], jsonparser.ValueType(x.typ)
+			if ix.layout != nil {
+				dst = appendRawMember(dst, &n, r.Schema, ix.layout.key(i), v, t)
+			} else {
+				k := ix.keys[i]
+				dst = appendRawMember(dst, &n, r.Schema, r.Raw[k[0]:k[1]], v, t)
+			}
+		}
+	} else if r.Raw != nil {
 		_ = jsonparser.ObjectEach(r.Raw, func(k, v []byte, t jsonparser.ValueType, _ int) error {
-			if r.Schema.Index(string(k)) >= 0 {
-				return nil
-			}
-			if n > 0 {
-				dst = append(dst, ',')
-			}
-			n++
-			dst = append(dst, '"')
-			dst = append(dst, k...)
-			dst = append(dst, '"', ':')
-			if t == jsonparser.String {
-				dst = append(dst, '"')
-				dst = append(dst, v...)
-				return appendByte(&dst, '"')
-			}
-			dst = append(dst, v...)
+			dst = appendRawMember(dst, &n, r.Schema, k, v, t)
 			return nil
 		})
 	}
@@ -148,9 +145,25 @@ func (r *Record) AppendJSON(dst []byte) []byte {
 	return append(dst, '}')
 }
 
-func appendByte(dst *[]byte, c byte) error {
-	*dst = append(*dst, c)
-	return nil
+// appendRawMember appends member k: v of a record's JSON, unless a named
+// value of s overrides it; n counts the members written.
+func appendRawMember[K string | []byte](dst []byte, n *int, s *Schema, k K, v []byte, t jsonparser.ValueType) []byte {
+	if s.Index(string(k)) >= 0 {
+		return dst
+	}
+	if *n > 0 {
+		dst = append(dst, ',')
+	}
+	*n++
+	dst = append(dst, '"')
+	dst = append(dst, k...)
+	dst = append(dst, '"', ':')
+	if t == jsonparser.String {
+		dst = append(dst, '"')
+		dst = append(dst, v...)
+		return append(dst, '"')
+	}
+	return append(dst, v...)
 }
 
 // MarshalJSON makes records encodable with encoding/json.
