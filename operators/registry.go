@@ -208,14 +208,16 @@ type SinkPlugin struct {
 	New  func(cfg SinkConfig) (Sink, error)
 }
 
-// RegisterSink adds a sink type, used as @Sink(type="name", ...).
+// RegisterSink adds a sink type, used as @Sink(type="name", ...); the name
+// is matched case-insensitively.
 func RegisterSink(p SinkPlugin) {
+	key := strings.ToLower(p.Name)
 	registry.Lock()
 	defer registry.Unlock()
-	if _, dup := registry.sinks[p.Name]; dup {
+	if _, dup := registry.sinks[key]; dup {
 		panic("operators: sink registered twice: " + p.Name)
 	}
-	registry.sinks[p.Name] = p
+	registry.sinks[key] = p
 }
 
 // LookupSink finds a sink type by name.

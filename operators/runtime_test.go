@@ -233,3 +233,14 @@ func TestDeleteDoesNotHangOnADownSink(t *testing.T) {
 		t.Fatal("the rows the sink never took were not dead-lettered")
 	}
 }
+
+// Sink types are found whatever the case they were registered or named in.
+func TestSinkNamesIgnoreCase(t *testing.T) {
+	name := fmt.Sprintf("Test_Case_%d", testSinks.Add(1))
+	RegisterSink(SinkPlugin{Name: name, New: func(SinkConfig) (Sink, error) { return ctxSink{}, nil }})
+	for _, n := range []string{name, strings.ToLower(name), strings.ToUpper(name)} {
+		if p, ok := LookupSink(n); !ok || p.Name != name {
+			t.Errorf("LookupSink(%q) = %q, %v", n, p.Name, ok)
+		}
+	}
+}
