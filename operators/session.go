@@ -201,7 +201,7 @@ func (a *Sessions) emitRow(s *session, event string) {
 	if event == "end" {
 		ended, duration = Int(s.last), Float(float64(s.last-s.start)/1000)
 	}
-	id := SessionID(a.orow[:nk], s.first)
+	id := sessionID(s.key, s.first)
 	vals = append(vals, Str(id), Str(event), Int(s.start), ended, duration, Int(s.events))
 	for _, e := range a.Project {
 		vals = append(vals, e(a.orow))
@@ -254,7 +254,13 @@ func SessionID(keys []Value, start int64) string {
 	for _, k := range keys {
 		buf = AppendValue(buf, k)
 	}
-	buf = AppendValue(buf, Int(start))
-	sum := sha256.Sum256(buf)
+	return sessionID(buf, start)
+}
+
+// sessionID is SessionID of key values already encoded with AppendValue.
+func sessionID[K string | []byte](keys K, start int64) string {
+	var scratch [128]byte
+	b := AppendValue(append(scratch[:0], keys...), Int(start))
+	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:8])
 }

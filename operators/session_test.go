@@ -42,6 +42,9 @@ func TestSessionEvictionTakesNearestDeadline(t *testing.T) {
 	emit := func(rs []*Record) {
 		for _, r := range rs {
 			rows = append(rows, r.Get("u").Text()+" "+r.Get("event").Text()+" "+r.Get("ended").Text())
+			if id, want := r.Get("session_id").Text(), SessionID([]Value{r.Get("u")}, r.Get("started").I); id != want {
+				t.Errorf("%s: session_id %s, want SessionID(u, started) = %s", r, id, want)
+			}
 		}
 	}
 	a.Process(sessionEvents("0:u1", "1000:u2", "2000:u1", "3000:u3"), emit)

@@ -15,7 +15,6 @@ type SessionTagger struct {
 	Counters    *Counters
 
 	open     map[string]*tag
-	kv       []Value
 	keyBuf   []byte
 	maxEvent int64
 	swept    int64
@@ -33,7 +32,6 @@ func (t *SessionTagger) init() {
 		return
 	}
 	t.open = map[string]*tag{}
-	t.kv = make([]Value, len(t.Keys))
 	if t.MaxSessions <= 0 {
 		t.MaxSessions = 1_000_000
 	}
@@ -52,9 +50,8 @@ func (t *SessionTagger) Tag(r *Record, row []Value) (Value, Value) {
 	}
 	t.maxEvent = max(t.maxEvent, ts)
 	buf := t.keyBuf[:0]
-	for i, k := range t.Keys {
-		t.kv[i] = k(row)
-		buf = AppendValue(buf, t.kv[i])
+	for _, k := range t.Keys {
+		buf = AppendValue(buf, k(row))
 	}
 	t.keyBuf = buf
 	s := t.open[string(buf)]
@@ -68,7 +65,7 @@ func (t *SessionTagger) Tag(r *Record, row []Value) (Value, Value) {
 				return Null(), Null()
 			}
 		}
-		s = &tag{id: SessionID(t.kv, ts), start: ts, last: ts}
+		s = &tag{id: sessionID(buf, ts), start: ts, last: ts}
 		t.open[string(buf)] = s
 	}
 	s.seq++

@@ -116,4 +116,7 @@ func TestSessionTagsSnapshotRoundTrip(t *testing.T) {
 	if len(got) != 1 || got[0] != want[0] || !strings.Contains(got[0], `"seq":3`) {
 		t.Errorf("restored tags %v, saved tags %v; want seq 3", got, want)
 	}
+	if id := SessionID([]Value{Str("u1")}, 0); !strings.Contains(first[0], `"sid":"`+id+`"`) {
+		t.Errorf("tagged %s, want session id SessionID(u1, 0) = %s", first[0], id)
+	}
 }
