@@ -90,7 +90,6 @@ func (a *Sessions) Schema() *Schema { a.init(); return a.schema }
 
 func (a *Sessions) Process(batch []*Record, emit Emit) {
 	a.init()
-	a.out = a.out[:0]
 	for _, r := range batch {
 		ts, ok := a.read(r)
 		if !ok {
@@ -102,10 +101,16 @@ func (a *Sessions) Process(batch []*Record, emit Emit) {
 	if wm, moved := a.time.afterBatch(); moved {
 		a.closeUntil(wm)
 	}
+	a.flush(emit)
+}
+
+// flush emits the rows made since the last flush.
+func (a *Sessions) flush(emit Emit) {
 	if len(a.out) > 0 {
 		emit(a.out)
 	}
 	clear(a.out)
+	a.out = a.out[:0]
 }
 
 func (a *Sessions) add(ts int64) {
@@ -213,24 +218,16 @@ func (a *Sessions) emitRow(s *session, event string) {
 func (a *Sessions) Tick(now int64, emit Emit) {
 	a.init()
 	if wm, moved := a.time.tick(now); moved {
-		a.out = a.out[:0]
 		a.closeUntil(wm)
-		if len(a.out) > 0 {
-			emit(a.out)
-		}
-		clear(a.out)
+		a.flush(emit)
 	}
 }
 
 func (a *Sessions) Finish(emit Emit) {
 	a.init()
 	a.time.finish()
-	a.out = a.out[:0]
 	a.closeUntil(a.time.wm)
-	if len(a.out) > 0 {
-		emit(a.out)
-	}
-	clear(a.out)
+	a.flush(emit)
 }
 
 func (a *Sessions) StateSize() int { return len(a.open) }
