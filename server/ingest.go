@@ -55,9 +55,19 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, "ingest into %q: %v", name, err)
 		return
 	}
-	out := make([]byte, 0, 32)
+	writeAccepted(w, len(recs), "")
+}
+
+// writeAccepted answers 202 {"accepted":n}, with "topic" when the events
+// went to a Kafka topic (collector mode).
+func writeAccepted(w http.ResponseWriter, n int, topic string) {
+	out := make([]byte, 0, 64)
 	out = append(out, `{"accepted":`...)
-	out = strconv.AppendInt(out, int64(len(recs)), 10)
+	out = strconv.AppendInt(out, int64(n), 10)
+	if topic != "" {
+		out = append(out, `,"topic":`...)
+		out = strconv.AppendQuote(out, topic)
+	}
 	writeRawJSON(w, http.StatusAccepted, append(out, '}'))
 }
 

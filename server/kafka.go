@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -150,11 +149,6 @@ func (s *Server) publish(w http.ResponseWriter, r *http.Request, stream string, 
 		writeError(w, http.StatusServiceUnavailable, "stream %q: events not acknowledged by Kafka topic %q; retry (some may already be in Kafka): %v", stream, topic, err)
 		return true
 	}
-	out := make([]byte, 0, 64)
-	out = append(out, `{"accepted":`...)
-	out = strconv.AppendInt(out, int64(len(recs)), 10)
-	out = append(out, `,"topic":`...)
-	out = strconv.AppendQuote(out, topic)
-	writeRawJSON(w, http.StatusAccepted, append(out, '}'))
+	writeAccepted(w, len(recs), topic)
 	return true
 }
