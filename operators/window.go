@@ -511,7 +511,11 @@ func (a *Aggregate) rows(groups []*group, start, end int64) []*Record {
 	hexKeys := a.hexKeys[:0]
 	byKey := a.byKey[:0]
 	slab := make([]Value, 0, len(groups)*width)
-	var sortKeys [][]Value
+	no := len(a.Order)
+	var sortKeys []Value // no per row
+	if no > 0 {
+		sortKeys = make([]Value, 0, len(groups)*no)
+	}
 	nk := len(a.Keys)
 	n := 0
 	for _, g := range groups {
@@ -532,12 +536,8 @@ func (a *Aggregate) rows(groups []*group, start, end int64) []*Record {
 		}
 		hexKeys = appendRowKey(hexKeys, a.keyBuf[:0], *a.Query, start, g.set, g.keys)
 		slab = append(slab, Value{})
-		if len(a.Order) > 0 {
-			sk := make([]Value, len(a.Order))
-			for k, o := range a.Order {
-				sk[k] = o.Expr(a.orow)
-			}
-			sortKeys = append(sortKeys, sk)
+		for _, o := range a.Order {
+			sortKeys = append(sortKeys, o.Expr(a.orow))
 		}
 		byKey = append(byKey, keyedRow{key: g.key, row: n})
 		n++
@@ -552,7 +552,7 @@ func (a *Aggregate) rows(groups []*group, start, end int64) []*Record {
 	slices.SortFunc(byKey, func(x, y keyedRow) int { return strings.Compare(x.key, y.key) })
 	if len(a.Order) > 0 {
 		sort.SliceStable(byKey, func(i, j int) bool {
-			x, y := sortKeys[byKey[i].row], sortKeys[byKey[j].row]
+			x, y := sortKeys[byKey[i].row*no:], sortKeys[byKey[j].row*no:]
 			for k, o := range a.Order {
 				if c := compareNullsFirst(x[k], y[k]); c != 0 {
 					return (c < 0) != o.Desc

@@ -201,3 +201,44 @@ func TestWindowColumnsLead(t *testing.T) {
 		t.Errorf("rows %q", rows)
 	}
 }
+
+// ORDER BY several terms, then LIMIT, picks a window's top rows.
+func TestWindowOrderLimit(t *testing.T) {
+	c := &Counters{}
+	name := "top"
+	mk, _ := aggregateFactory("COUNT")
+	slot := func(i int) Expr { return func(row []Value) Value { return row[i] } }
+	a := &Aggregate{
+		KeyedInput: KeyedInput{
+			Extract:   NewExtractor([][]string{{"ts"}, {"c"}}),
+			EventTime: slot(0),
+			Keys:      []Expr{slot(1)},
+			Aggs:      []AggSpec{{New: mk}},
+			Counters:  c,
+		},
+		Query:   &name,
+		Kind:    Tumble,
+		Size:    10_000,
+		Columns: []string{"c", "n"},
+		Project: []Expr{slot(0), slot(3)},
+		Order:   []OrderKey{{Expr: slot(3), Desc: true}, {Expr: slot(0)}},
+		Limit:   3,
+	}
+	counts := map[string]int{"a": 1, "b": 3, "c": 2, "d": 3, "e": 2}
+	var batch []*Record
+	for k, n := range counts {
+		for range n {
+			batch = append(batch, &Record{Raw: []byte(`{"ts":1000,"c":"` + k + `"}`)})
+		}
+	}
+	var rows []string
+	a.Process(batch, func([]*Record) {})
+	a.Finish(func(rs []*Record) {
+		for _, r := range rs {
+			rows = append(rows, r.Get("c").Text()+":"+r.Get("n").Text())
+		}
+	})
+	if got, want := strings.Join(rows, " "), "b:3 d:3 c:2"; got != want {
+		t.Errorf("rows %s, want %s", got, want)
+	}
+}
