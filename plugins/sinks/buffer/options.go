@@ -2,6 +2,7 @@ package buffer
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -36,6 +37,11 @@ var Args = []operators.ArgSpec{
 	{Name: "buffer", Doc: "rows held before the statement waits (back-pressure); default 10 batches"},
 	{Name: "backoff", Doc: "first retry delay after a failed request, doubled per attempt with jitter (default 100ms)"},
 	{Name: "max_backoff", Doc: "longest retry delay (default 5s)"},
+}
+
+// IsArg reports whether name is one of Args.
+func IsArg(name string) bool {
+	return slices.ContainsFunc(Args, func(a operators.ArgSpec) bool { return a.Name == name })
 }
 
 // ParseOptions reads the buffer arguments of a @Sink annotation over Defaults.

@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
 	kafkago "github.com/segmentio/kafka-go"
@@ -70,7 +69,7 @@ func New(cfg operators.SinkConfig) (operators.Sink, error) {
 
 func newSender(a map[string]string, columns []string) (*sender, error) {
 	for name := range a {
-		if name != "topic" && name != "key" && !slices.ContainsFunc(buffer.Args, func(s operators.ArgSpec) bool { return s.Name == name }) {
+		if name != "topic" && name != "key" && !buffer.IsArg(name) {
 			return nil, fmt.Errorf("unknown argument %s (want topic, key or a buffer argument)", name)
 		}
 	}

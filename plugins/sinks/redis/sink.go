@@ -122,14 +122,6 @@ var modes = map[string]struct{ required, optional []string }{
 // modeArgs are the arguments that only some modes use.
 var modeArgs = []string{"member", "field", "value", "score", "ttl", "max_len", "id", "sim", "rec", "rec_top", "rec_len"}
 
-var bufferArgs = func() []string {
-	var names []string
-	for _, a := range buffer.Args {
-		names = append(names, a.Name)
-	}
-	return names
-}()
-
 // newWriter checks the annotation's arguments against the mode and the
 // statement's columns.
 func newWriter(args map[string]string, columns []string) (*writer, error) {
@@ -145,7 +137,7 @@ func newWriter(args map[string]string, columns []string) (*writer, error) {
 	slices.Sort(names)
 	for _, a := range names {
 		switch {
-		case a == "mode" || a == "key" || slices.Contains(m.required, a) || slices.Contains(m.optional, a) || slices.Contains(bufferArgs, a):
+		case a == "mode" || a == "key" || slices.Contains(m.required, a) || slices.Contains(m.optional, a) || buffer.IsArg(a):
 		case slices.Contains(modeArgs, a):
 			return nil, fmt.Errorf("argument %s is not used in mode %s", a, name)
 		default:
