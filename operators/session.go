@@ -239,7 +239,7 @@ func (a *Sessions) CopyState(old Operator) {
 		return
 	}
 	a.init()
-	a.open, a.byEnd, a.time = o.open, o.byEnd, o.time
+	a.open, a.byEnd, a.time, a.arrival = o.open, o.byEnd, o.time, o.arrival
 	a.time.lateness, a.time.idle = a.Lateness, a.Idle
 	o.open = nil
 }

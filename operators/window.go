@@ -443,7 +443,7 @@ func (a *Aggregate) CopyState(old Operator) {
 		return
 	}
 	a.init()
-	a.windows, a.kept, a.time, a.groups = o.windows, o.kept, o.time, o.groups
+	a.windows, a.kept, a.time, a.groups, a.arrival = o.windows, o.kept, o.time, o.groups, o.arrival
 	a.time.lateness, a.time.idle = a.Lateness, a.Idle
 	o.windows = nil
 }

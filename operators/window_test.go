@@ -95,12 +95,20 @@ func TestCopyStateKeepsOpenWindows(t *testing.T) {
 	old, _ := countPerWindow(10_000, 0, 1_000)
 	var rows []string
 	old.Process(events(1_000, 2_000), collect(&rows))
+	old.arrival = 1234 // as if the events had arrived then
 	next, _ := countPerWindow(10_000, 0, 1_000)
 	next.CopyState(old)
 	next.Process(events(3_000), collect(&rows))
-	next.Finish(collect(&rows))
+	var arrival int64
+	next.Finish(func(rs []*Record) {
+		collect(&rows)(rs)
+		arrival = rs[0].Arrival
+	})
 	if len(rows) != 1 || rows[0] != "0:3" {
 		t.Errorf("got %v, want [0:3]", rows)
+	}
+	if arrival != 1234 {
+		t.Errorf("rows stamped with arrival %d, want the replaced statement's 1234", arrival)
 	}
 	if next.StateSize() != 0 {
 		t.Errorf("state size %d after finish", next.StateSize())
