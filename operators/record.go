@@ -146,7 +146,8 @@ func (r *Record) AppendJSON(dst []byte) []byte {
 }
 
 // appendRawMember appends member k: v of a record's JSON, unless a named
-// value of s overrides it; n counts the members written.
+// value of s overrides it; n counts the members written. k is the key's
+// text, which is escaped again; v is as written.
 func appendRawMember[K string | []byte](dst []byte, n *int, s *Schema, k K, v []byte, t jsonparser.ValueType) []byte {
 	if s.Index(string(k)) >= 0 {
 		return dst
@@ -155,9 +156,7 @@ func appendRawMember[K string | []byte](dst []byte, n *int, s *Schema, k K, v []
 		dst = append(dst, ',')
 	}
 	*n++
-	dst = append(dst, '"')
-	dst = append(dst, k...)
-	dst = append(dst, '"', ':')
+	dst = append(appendJSONString(dst, k), ':') // jsonparser hands keys unescaped
 	if t == jsonparser.String {
 		dst = append(dst, '"')
 		dst = append(dst, v...)

@@ -27,4 +27,8 @@ func TestAppendJSONFromIndex(t *testing.T) {
 	if got := (&Record{Raw: []byte(`{"a":1,"n":2}`), Schema: s, Values: vals}).String(); got != `{"a":1,"n":1,"extra":"e"}` {
 		t.Errorf("overlay %s", got)
 	}
+	// Keys with escapes (the stream does not index them) stay valid JSON.
+	if got := (&Record{Raw: []byte(`{"q\"k":1,"a\u0041":2,"t\tb":3}`), Schema: s, Values: vals}).String(); got != `{"q\"k":1,"aA":2,"t\tb":3,"n":1,"extra":"e"}` {
+		t.Errorf("escaped keys %s", got)
+	}
 }

@@ -220,7 +220,9 @@ func (j jsonText) MarshalJSON() ([]byte, error) { return []byte(j), nil }
 const hexDigits = "0123456789abcdef"
 
 // AppendJSONString appends s as a quoted JSON string.
-func AppendJSONString(dst []byte, s string) []byte {
+func AppendJSONString(dst []byte, s string) []byte { return appendJSONString(dst, s) }
+
+func appendJSONString[S string | []byte](dst []byte, s S) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); i++ {
