@@ -84,20 +84,7 @@ func TestMatchesBotAgentDoesNotAllocate(t *testing.T) {
 }
 
 func BenchmarkIsBot(b *testing.B) {
-	uas := []operators.Value{s(uaChromeWindows), s(uaIPhoneSafari), s(uaGooglebot), s(uaCurl), s(uaHeadless), s(uaAndroidChrome)}
-	fn, _ := operators.LookupScalar("is_bot")
-	for _, ua := range uas {
-		fn.Eval([]operators.Value{ua})
-	}
-	deviceCache().Wait()
-	b.Run("cached", func(b *testing.B) {
-		b.ReportAllocs()
-		args := make([]operators.Value, 1)
-		for n := 0; b.Loop(); n++ {
-			args[0] = uas[n%len(uas)]
-			fn.Eval(args)
-		}
-	})
+	benchmarkCachedUA(b, "is_bot", s(uaChromeWindows), s(uaIPhoneSafari), s(uaGooglebot), s(uaCurl), s(uaHeadless), s(uaAndroidChrome))
 	// The signature scan alone, as paid on a cache miss, on a browser
 	// agent (no match: every pattern is tried).
 	b.Run("signatures", func(b *testing.B) {
