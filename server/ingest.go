@@ -117,11 +117,10 @@ var gzipReaders sync.Pool
 // of it), undoing gzip. Both the body as sent and as decompressed are held
 // to limit. On error it returns the status to answer with.
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, int, error) {
-	tooLarge := fmt.Errorf("request body is larger than %d bytes (--max-body)", limit)
 	if r.ContentLength > limit {
-		return nil, http.StatusRequestEntityTooLarge, tooLarge
+		return nil, http.StatusRequestEntityTooLarge, tooLargeError(limit)
 	}
-	src := http.MaxBytesReader(w, r.Body, limit)
+	var src io.Reader = http.MaxBytesReader(w, r.Body, limit)
 	hint := r.ContentLength
 	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
 	case "", "identity":
@@ -134,27 +133,27 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, int,
 			err = zr.Reset(src)
 		}
 		if err != nil {
-			return nil, bodyErrorStatus(err), bodyError(err, tooLarge)
+			return nil, bodyErrorStatus(err), bodyError(err, limit)
 		}
 		defer gzipReaders.Put(zr)
 		defer zr.Close()
+		src = zr
 		hint = min(4*max(hint, 16<<10), limit)
-		body, err := readLimited(zr, limit, hint)
-		if err != nil {
-			return nil, bodyErrorStatus(err), bodyError(err, tooLarge)
-		}
-		return body, 0, nil
 	default:
 		return nil, http.StatusUnsupportedMediaType, fmt.Errorf("unsupported Content-Encoding %q: send gzip or nothing", enc)
 	}
 	body, err := readLimited(src, limit, hint)
 	if err != nil {
-		return nil, bodyErrorStatus(err), bodyError(err, tooLarge)
+		return nil, bodyErrorStatus(err), bodyError(err, limit)
 	}
 	return body, 0, nil
 }
 
 var errTooLarge = errors.New("body too large")
+
+func tooLargeError(limit int64) error {
+	return fmt.Errorf("request body is larger than %d bytes (--max-body)", limit)
+}
 
 func bodyErrorStatus(err error) int {
 	var mbe *http.MaxBytesError
@@ -164,9 +163,9 @@ func bodyErrorStatus(err error) int {
 	return http.StatusBadRequest
 }
 
-func bodyError(err, tooLarge error) error {
+func bodyError(err error, limit int64) error {
 	if bodyErrorStatus(err) == http.StatusRequestEntityTooLarge {
-		return tooLarge
+		return tooLargeError(limit)
 	}
 	if errors.Is(err, gzip.ErrHeader) || errors.Is(err, gzip.ErrChecksum) || errors.Is(err, io.ErrUnexpectedEOF) {
 		return fmt.Errorf("invalid gzip body: %w", err)
