@@ -399,13 +399,7 @@ func (b *backoff) reset() { b.d = time.Millisecond }
 
 // wait sleeps, returning false if ctx ended first.
 func (b *backoff) wait(ctx context.Context) bool {
-	t := time.NewTimer(b.d)
-	defer t.Stop()
+	d := b.d
 	b.d = min(2*b.d, b.max)
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
+	return sleep(ctx, d)
 }
