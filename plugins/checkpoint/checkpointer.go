@@ -165,7 +165,7 @@ func (c *Checkpointer) addLocked(ctx context.Context, name string, sc kafka.Stre
 
 func groupOf(sc kafka.StreamConfig) string {
 	if sc.Group == "" {
-		return "sluice"
+		return kafka.DefaultGroup
 	}
 	return sc.Group
 }

@@ -21,6 +21,9 @@ const (
 	StartLatest   = "latest"
 )
 
+// DefaultGroup is the consumer group of a stream that names none.
+const DefaultGroup = "sluice"
+
 // Config describes one Kafka-backed stream.
 type Config struct {
 	Brokers []string
@@ -77,7 +80,7 @@ func (c *Config) normalize() error {
 		return fmt.Errorf("%w: stream name is required (topic %q)", ErrInvalid, c.Topic)
 	}
 	if c.Group == "" {
-		c.Group = "sluice"
+		c.Group = DefaultGroup
 	}
 	switch c.Start {
 	case "":
