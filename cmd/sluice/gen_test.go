@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -59,8 +61,10 @@ func TestGenPosts(t *testing.T) {
 	}
 	ts := httptest.NewServer(f)
 	defer ts.Close()
+	const count, batch = 2500, 300
+	batches := (count + batch - 1) / batch // each refused once, then accepted
 	var summary bytes.Buffer
-	args := append(genArgs, "--count", "2500", "--batch", "300", "--url", ts.URL, "--stream", "clicks", "--token", "t0k")
+	args := append(genArgs, "--count", strconv.Itoa(count), "--batch", strconv.Itoa(batch), "--url", ts.URL, "--stream", "clicks", "--token", "t0k")
 	if err := runGen(context.Background(), args, io.Discard, &summary); err != nil {
 		t.Fatal(err)
 	}
@@ -72,13 +76,13 @@ func TestGenPosts(t *testing.T) {
 			t.Fatalf("batch %d was changed when resent", i/2)
 		}
 	}
-	if len(f.bodies) != 18 || !bytes.Equal(got, genReference(t, 2500)) {
-		t.Fatalf("%d POSTs; accepted bodies equal to the generator's output: %v", len(f.bodies), bytes.Equal(got, genReference(t, 2500)))
+	if len(f.bodies) != 2*batches || !bytes.Equal(got, genReference(t, count)) {
+		t.Fatalf("%d POSTs, want %d; accepted bodies equal to the generator's output: %v", len(f.bodies), 2*batches, bytes.Equal(got, genReference(t, count)))
 	}
 	if h := f.headers[0].Get("Authorization"); h != "Bearer t0k" {
 		t.Fatalf("Authorization %q", h)
 	}
-	if !strings.Contains(summary.String(), "2500 events to "+ts.URL+"/v1/streams/clicks/events") || !strings.Contains(summary.String(), "9 answers 429") {
+	if !strings.Contains(summary.String(), fmt.Sprintf("%d events to %s/v1/streams/clicks/events", count, ts.URL)) || !strings.Contains(summary.String(), fmt.Sprintf("%d answers 429", batches)) {
 		t.Fatalf("summary %q", summary.String())
 	}
 }
