@@ -148,7 +148,11 @@ func earlier(m *kafkago.Message, p int, o *kafkago.Message, op int) bool {
 func topicPartitions(brokers []string, topic string) ([]int, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	cl := &kafkago.Client{Addr: kafkago.TCP(brokers...)}
+	return partitionsOf(ctx, &kafkago.Client{Addr: kafkago.TCP(brokers...)}, topic)
+}
+
+// partitionsOf lists the partition ids of topic in metadata order.
+func partitionsOf(ctx context.Context, cl *kafkago.Client, topic string) ([]int, error) {
 	md, err := cl.Metadata(ctx, &kafkago.MetadataRequest{Topics: []string{topic}})
 	if err != nil {
 		return nil, fmt.Errorf("kafka metadata of topic %q: %w", topic, err)

@@ -102,16 +102,9 @@ func partitionOffsets(ctx context.Context, brokers []string, group, topic string
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	cl := &kafkago.Client{Addr: kafkago.TCP(brokers...)}
-	md, err := cl.Metadata(ctx, &kafkago.MetadataRequest{Topics: []string{topic}})
+	parts, err := partitionsOf(ctx, cl, topic)
 	if err != nil {
-		return nil, fmt.Errorf("kafka metadata of topic %q: %w", topic, err)
-	}
-	if len(md.Topics) != 1 || md.Topics[0].Error != nil {
-		return nil, fmt.Errorf("kafka topic %q: %w", topic, topicErr(md))
-	}
-	var parts []int
-	for _, p := range md.Topics[0].Partitions {
-		parts = append(parts, p.ID)
+		return nil, err
 	}
 	sort.Ints(parts)
 	// Brokers refuse a partition named twice in one ListOffsets request,
@@ -138,11 +131,8 @@ func partitionOffsets(ctx context.Context, brokers []string, group, topic string
 	byPart := make(map[int]*offsets, len(parts))
 	out := make([]offsets, len(parts))
 	for i, p := range parts {
-		out[i] = offsets{partition: p, first: -1, end: -1, committed: -1}
+		out[i] = offsets{partition: p, first: first[p], end: end[p], committed: -1}
 		byPart[p] = &out[i]
-	}
-	for p, o := range byPart {
-		o.first, o.end = first[p], end[p]
 	}
 	for _, pc := range of.Topics[topic] {
 		if o := byPart[pc.Partition]; o != nil && pc.Error == nil {
