@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"sluice/operators"
+	"sluice/plugins/sinks/sinktest"
 )
 
 // recorder is a Sender that remembers every batch it was given and answers
@@ -99,18 +100,6 @@ func flush(t *testing.T, b *Buffer) {
 	}
 }
 
-// poll waits until cond holds, failing the test after a deadline.
-func poll(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 func TestBatchesBySizeThenFlush(t *testing.T) {
 	rec := &recorder{}
 	b := New("q", "test", nil, fast(100, 3, time.Hour), rec.send)
@@ -118,7 +107,7 @@ func TestBatchesBySizeThenFlush(t *testing.T) {
 	if err := b.Write(context.Background(), rows(0, 7)); err != nil {
 		t.Fatal(err)
 	}
-	poll(t, "two full batches", func() bool { return len(rec.seen()) == 2 })
+	sinktest.Poll(t, "two full batches", func() bool { return len(rec.seen()) == 2 })
 	flush(t, b)
 	want := [][]int64{{0, 1, 2}, {3, 4, 5}, {6}}
 	if got := rec.seen(); !slices.EqualFunc(got, want, slices.Equal) {
@@ -137,7 +126,7 @@ func TestBatchesByTime(t *testing.T) {
 	if err := b.Write(context.Background(), rows(0, 2)); err != nil {
 		t.Fatal(err)
 	}
-	poll(t, "the interval to send a partial batch", func() bool { return len(rec.seen()) == 1 })
+	sinktest.Poll(t, "the interval to send a partial batch", func() bool { return len(rec.seen()) == 1 })
 	if waited := time.Since(start); waited < 20*time.Millisecond {
 		t.Fatalf("partial batch sent after %s, before the 20ms interval", waited)
 	}
@@ -228,7 +217,7 @@ func TestWriteBlocksWhileFullAndResumes(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() { done <- b.Write(context.Background(), rows(4, 7)) }()
-	poll(t, "a full buffer", func() bool { return b.Stats().Buffered == 4 })
+	sinktest.Poll(t, "a full buffer", func() bool { return b.Stats().Buffered == 4 })
 	select {
 	case err := <-done:
 		t.Fatalf("Write returned %v while the buffer was full", err)
@@ -289,7 +278,7 @@ func TestCloseDeadLettersWhatCannotBeDelivered(t *testing.T) {
 	if err := b.Write(context.Background(), rows(0, 3)); err != nil {
 		t.Fatal(err)
 	}
-	poll(t, "a failed attempt", func() bool { return len(rec.seen()) > 0 })
+	sinktest.Poll(t, "a failed attempt", func() bool { return len(rec.seen()) > 0 })
 	if err := b.Close(); err != nil {
 		t.Fatal(err)
 	}
