@@ -9,7 +9,6 @@ import (
 // indexPattern names an index from a row's time: literal text with date
 // groups such as {yyyy.MM.dd} or {yyyy-MM-dd-HH}, rendered in UTC.
 type indexPattern struct {
-	src   string
 	parts []patternPart
 	cache map[int64]string // rendered names by hour since the epoch
 }
@@ -24,7 +23,7 @@ var dateTokens = []string{"yyyy", "yy", "MM", "dd", "HH"}
 // parseIndexPattern reads an index argument and checks that every name it
 // can produce is a valid index name.
 func parseIndexPattern(src string) (*indexPattern, error) {
-	p := &indexPattern{src: src, cache: map[int64]string{}}
+	p := &indexPattern{cache: map[int64]string{}}
 	rest := src
 	for rest != "" {
 		open := strings.IndexByte(rest, '{')
