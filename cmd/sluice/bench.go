@@ -5,11 +5,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"net/netip"
 	"net/url"
 	"os"
-	"slices"
 	"time"
 
 	"sluice/queries"
@@ -157,20 +155,8 @@ const shippedStream = "events"
 func (o *benchOptions) statements() ([]string, error) {
 	switch {
 	case o.shipped:
-		names, err := fs.Glob(queries.Files, "*.sql")
-		if err != nil {
-			return nil, err
-		}
-		slices.Sort(names)
-		out := make([]string, len(names))
-		for i, n := range names {
-			b, err := fs.ReadFile(queries.Files, n)
-			if err != nil {
-				return nil, err
-			}
-			out[i] = string(b)
-		}
-		return out, nil
+		_, srcs, err := readSQLFiles(queries.Files)
+		return srcs, err
 	case o.sqlFile != "":
 		b, err := os.ReadFile(o.sqlFile)
 		if err != nil {

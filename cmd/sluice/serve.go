@@ -244,20 +244,15 @@ func serve(ctx context.Context, args []string, _, stderr io.Writer) error {
 // deployFiles deploys every .sql file of fsys in name order; the first one
 // that does not compile or deploy stops startup, named in the error.
 func deployFiles(srv *server.Server, fsys fs.FS, dir string, log *slog.Logger) error {
-	names, err := fs.Glob(fsys, "*.sql")
+	names, srcs, err := readSQLFiles(fsys)
 	if err != nil {
 		return err
 	}
-	sort.Strings(names)
 	if len(names) == 0 {
 		log.Warn("no .sql files to deploy", "dir", dir)
 	}
-	for _, name := range names {
-		src, err := fs.ReadFile(fsys, name)
-		if err != nil {
-			return err
-		}
-		deployed, err := srv.DeploySQL(string(src))
+	for i, name := range names {
+		deployed, err := srv.DeploySQL(srcs[i])
 		if err != nil {
 			return fmt.Errorf("%s:\n%w", path.Join(dir, name), err)
 		}
@@ -266,4 +261,21 @@ func deployFiles(srv *server.Server, fsys fs.FS, dir string, log *slog.Logger) e
 		}
 	}
 	return nil
+}
+
+// readSQLFiles reads every .sql file of fsys, in name order.
+func readSQLFiles(fsys fs.FS) (names, srcs []string, err error) {
+	if names, err = fs.Glob(fsys, "*.sql"); err != nil {
+		return nil, nil, err
+	}
+	sort.Strings(names)
+	srcs = make([]string, len(names))
+	for i, name := range names {
+		b, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			return nil, nil, err
+		}
+		srcs[i] = string(b)
+	}
+	return names, srcs, nil
 }
