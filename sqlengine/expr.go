@@ -43,7 +43,8 @@ func constant(v operators.Value) operators.Expr {
 	return func([]operators.Value) operators.Value { return v }
 }
 
-// isConst reports whether e is a literal (so it can be folded).
+// isConst reports whether e is a literal, or literals combined by unary and
+// arithmetic operators, so that it can be folded to its value.
 func isConst(e sqlparser.Expr) bool {
 	switch e := e.(type) {
 	case *sqlparser.SQLVal, *sqlparser.NullVal, sqlparser.BoolVal:
@@ -52,14 +53,26 @@ func isConst(e sqlparser.Expr) bool {
 		return isConst(e.Expr)
 	case *sqlparser.ParenExpr:
 		return isConst(e.Expr)
+	case *sqlparser.BinaryExpr:
+		return isConst(e.Left) && isConst(e.Right)
 	}
 	return false
 }
 
+// compile turns an expression into a closure; a constant one (isConst) is
+// evaluated here, once, instead of for every row.
 func (c *compiler) compile(e sqlparser.Expr) (operators.Expr, error) {
 	if f, ok := c.scope.expression(e); ok {
 		return f, nil
 	}
+	f, err := c.compileNode(e)
+	if err != nil || !isConst(e) {
+		return f, err
+	}
+	return constant(f(nil)), nil
+}
+
+func (c *compiler) compileNode(e sqlparser.Expr) (operators.Expr, error) {
 	switch e := e.(type) {
 	case *sqlparser.SQLVal:
 		v, err := literal(e)
