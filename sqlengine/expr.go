@@ -251,14 +251,35 @@ func (c *compiler) in(x operators.Expr, e *sqlparser.ComparisonExpr) (operators.
 		return nil, errorf("IN", "IN needs a list of values: x IN (1, 2, 3)")
 	}
 	list := make([]operators.Expr, len(tuple))
+	allConst := true
 	for i, t := range tuple {
 		f, err := c.compile(t)
 		if err != nil {
 			return nil, err
 		}
 		list[i] = f
+		allConst = allConst && isConst(t)
 	}
 	negate := e.Operator == sqlparser.NotInStr
+	if allConst {
+		// The usual x IN ('a', 'b'): the values are known now.
+		vals := make([]operators.Value, len(list))
+		for i, f := range list {
+			vals[i] = f(nil)
+		}
+		return func(row []operators.Value) operators.Value {
+			v := x(row)
+			if v.IsNull() {
+				return v
+			}
+			for _, w := range vals {
+				if v.Equal(w) {
+					return operators.Bool(!negate)
+				}
+			}
+			return operators.Bool(negate)
+		}, nil
+	}
 	return func(row []operators.Value) operators.Value {
 		v := x(row)
 		if v.IsNull() {
