@@ -580,14 +580,20 @@ func (c *compiler) caseExpr(e *sqlparser.CaseExpr) (operators.Expr, error) {
 		}
 		els = f
 	}
+	if subject == nil {
+		return func(row []operators.Value) operators.Value {
+			for i, cond := range conds {
+				if cond(row).Truthy() {
+					return vals[i](row)
+				}
+			}
+			return els(row)
+		}, nil
+	}
 	return func(row []operators.Value) operators.Value {
-		var s operators.Value
-		if subject != nil {
-			s = subject(row)
-		}
+		s := subject(row)
 		for i, cond := range conds {
-			v := cond(row)
-			if (subject == nil && v.Truthy()) || (subject != nil && s.Equal(v)) {
+			if s.Equal(cond(row)) {
 				return vals[i](row)
 			}
 		}
