@@ -15,14 +15,6 @@ type Annotation struct {
 	Pos        Position
 }
 
-// Arg returns a named argument, or the positional one for key "".
-func (a *Annotation) Arg(key string) string {
-	if key == "" {
-		return a.Positional
-	}
-	return a.Args[key]
-}
-
 // piece is one statement of a submission: its SQL with annotations
 // blanked out (so offsets still point into the original text), and the
 // annotations before it.
