@@ -94,13 +94,7 @@ func (c *compiler) compileNode(e sqlparser.Expr) (operators.Expr, error) {
 		if err != nil {
 			return nil, err
 		}
-		return func(r []operators.Value) operators.Value {
-			v := x(r)
-			if v.IsNull() {
-				return v
-			}
-			return operators.Bool(!v.Truthy())
-		}, nil
+		return not(x), nil
 	case *sqlparser.ComparisonExpr:
 		return c.comparison(e)
 	case *sqlparser.RangeCond:
@@ -129,6 +123,17 @@ func (c *compiler) compileNode(e sqlparser.Expr) (operators.Expr, error) {
 		return nil, errorf("SELECT", "subqueries are not supported; chain statements with INSERT INTO instead")
 	}
 	return nil, errorf(firstWord(sqlparser.String(e)), "unsupported expression %s", sqlparser.String(e))
+}
+
+// not is NOT x and !x: NULL stays NULL.
+func not(x operators.Expr) operators.Expr {
+	return func(row []operators.Value) operators.Value {
+		v := x(row)
+		if v.IsNull() {
+			return v
+		}
+		return operators.Bool(!v.Truthy())
+	}
 }
 
 func firstWord(s string) string {
@@ -531,13 +536,7 @@ func (c *compiler) unary(e *sqlparser.UnaryExpr) (operators.Expr, error) {
 	case sqlparser.UPlusStr:
 		return x, nil
 	case sqlparser.BangStr:
-		return func(row []operators.Value) operators.Value {
-			v := x(row)
-			if v.IsNull() {
-				return v
-			}
-			return operators.Bool(!v.Truthy())
-		}, nil
+		return not(x), nil
 	case sqlparser.TildaStr:
 		return func(row []operators.Value) operators.Value {
 			i, ok := x(row).Int64()
