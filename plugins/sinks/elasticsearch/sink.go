@@ -11,7 +11,6 @@
 package elasticsearch
 
 import (
-	"context"
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
@@ -47,8 +46,8 @@ func init() {
 
 // Sink writes a statement's rows to Elasticsearch through a delivery buffer.
 type Sink struct {
-	buf       *buffer.Buffer
-	transport *http.Transport
+	*buffer.Buffer // Write, Flush, Counters and Stats
+	transport      *http.Transport
 }
 
 // New builds an Elasticsearch sink from a @Sink annotation.
@@ -73,7 +72,7 @@ func New(cfg operators.SinkConfig) (operators.Sink, error) {
 	if w.client, err = newClient(cfg.Env, transport); err != nil {
 		return nil, fmt.Errorf("elasticsearch sink: %w", err)
 	}
-	return &Sink{buf: buffer.New(cfg.Query, "elasticsearch", cfg.Env, opt, w.send), transport: transport}, nil
+	return &Sink{Buffer: buffer.New(cfg.Query, "elasticsearch", cfg.Env, opt, w.send), transport: transport}, nil
 }
 
 // newClient connects to --es-url (comma-separated for several nodes) with
@@ -142,23 +141,9 @@ func newWriter(a map[string]string, columns []string) (*writer, error) {
 	return w, nil
 }
 
-// Write queues rows; it blocks while the buffer is full.
-func (s *Sink) Write(ctx context.Context, rows []*operators.Record) error {
-	return s.buf.Write(ctx, rows)
-}
-
-// Flush waits until Elasticsearch acknowledged every row written so far.
-func (s *Sink) Flush(ctx context.Context) error { return s.buf.Flush(ctx) }
-
 // Close delivers what is queued and stops.
 func (s *Sink) Close() error {
-	err := s.buf.Close()
+	err := s.Buffer.Close()
 	s.transport.CloseIdleConnections()
 	return err
 }
-
-// Counters are the delivery counters (operators.CountingSink).
-func (s *Sink) Counters() map[string]uint64 { return s.buf.Counters() }
-
-// Stats are the delivery counters.
-func (s *Sink) Stats() buffer.Stats { return s.buf.Stats() }

@@ -4,7 +4,6 @@
 package kafka
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -32,8 +31,8 @@ func init() {
 
 // Sink writes rows to one topic through a delivery buffer.
 type Sink struct {
-	buf *buffer.Buffer
-	w   *kafkago.Writer
+	*buffer.Buffer // Write, Flush, Counters and Stats
+	w              *kafkago.Writer
 }
 
 // New builds a Kafka sink from @Sink(type="kafka", …) or @PublishOn(…).
@@ -64,7 +63,7 @@ func New(cfg operators.SinkConfig) (operators.Sink, error) {
 		BatchTimeout: batchTimeout,
 		MaxAttempts:  1,
 	}
-	return &Sink{buf: buffer.New(cfg.Query, "kafka", cfg.Env, opt, p.send), w: p.w}, nil
+	return &Sink{Buffer: buffer.New(cfg.Query, "kafka", cfg.Env, opt, p.send), w: p.w}, nil
 }
 
 func newSender(a map[string]string, columns []string) (*sender, error) {
@@ -90,25 +89,11 @@ func newSender(a map[string]string, columns []string) (*sender, error) {
 	return p, nil
 }
 
-// Write queues rows; it blocks while the buffer is full (back-pressure).
-func (s *Sink) Write(ctx context.Context, rows []*operators.Record) error {
-	return s.buf.Write(ctx, rows)
-}
-
-// Flush waits until Kafka acknowledged every row written so far.
-func (s *Sink) Flush(ctx context.Context) error { return s.buf.Flush(ctx) }
-
 // Close delivers what is queued and closes the connections.
 func (s *Sink) Close() error {
-	berr := s.buf.Close()
+	berr := s.Buffer.Close()
 	if err := s.w.Close(); err != nil {
 		return errors.Join(berr, fmt.Errorf("kafka sink close: %w", err))
 	}
 	return berr
 }
-
-// Counters are the delivery counters (operators.CountingSink).
-func (s *Sink) Counters() map[string]uint64 { return s.buf.Counters() }
-
-// Stats are the delivery counters.
-func (s *Sink) Stats() buffer.Stats { return s.buf.Stats() }

@@ -4,7 +4,6 @@
 package redis
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -44,9 +43,9 @@ func init() {
 
 // Sink writes a statement's rows to Redis through a delivery buffer.
 type Sink struct {
-	buf    *buffer.Buffer
-	client *goredis.Client
-	w      *writer
+	*buffer.Buffer // Write, Flush, Counters and Stats
+	client         *goredis.Client
+	w              *writer
 }
 
 // New builds a Redis sink from a @Sink annotation.
@@ -67,7 +66,7 @@ func New(cfg operators.SinkConfig) (operators.Sink, error) {
 		return nil, fmt.Errorf("redis sink: %w", err)
 	}
 	w.client = goredis.NewClient(copt)
-	return &Sink{buf: buffer.New(cfg.Query, "redis", cfg.Env, opt, w.send), client: w.client, w: w}, nil
+	return &Sink{Buffer: buffer.New(cfg.Query, "redis", cfg.Env, opt, w.send), client: w.client, w: w}, nil
 }
 
 // clientOptions reads --redis-url: a redis:// or rediss:// URL, or host:port.
@@ -88,24 +87,10 @@ func clientOptions(url string) (*goredis.Options, error) {
 	return opt, nil
 }
 
-// Write queues rows; it blocks while the buffer is full.
-func (s *Sink) Write(ctx context.Context, rows []*operators.Record) error {
-	return s.buf.Write(ctx, rows)
-}
-
-// Flush waits until Redis acknowledged every row written so far.
-func (s *Sink) Flush(ctx context.Context) error { return s.buf.Flush(ctx) }
-
 // Close delivers what is queued and closes the connection.
 func (s *Sink) Close() error {
-	return errors.Join(s.buf.Close(), s.client.Close())
+	return errors.Join(s.Buffer.Close(), s.client.Close())
 }
-
-// Counters are the delivery counters (operators.CountingSink).
-func (s *Sink) Counters() map[string]uint64 { return s.buf.Counters() }
-
-// Stats are the delivery counters.
-func (s *Sink) Stats() buffer.Stats { return s.buf.Stats() }
 
 // modes lists each mode's required and optional arguments besides key.
 var modes = map[string]struct{ required, optional []string }{
