@@ -48,21 +48,29 @@ type countDistinct struct {
 }
 
 func (c *countDistinct) Add(v operators.Value) {
-	var h uint64
-	var scratch [32]byte
 	switch v.Kind {
 	case operators.KindNull:
 		return
 	case operators.KindString, operators.KindJSON:
-		h = xxhash.Sum64String(v.S)
-	case operators.KindInt:
-		h = xxhash.Sum64(strconv.AppendInt(scratch[:0], v.I, 10))
-	case operators.KindFloat:
-		h = xxhash.Sum64(strconv.AppendFloat(scratch[:0], v.Float64(), 'f', -1, 64))
-	case operators.KindBool:
-		h = xxhash.Sum64(strconv.AppendBool(scratch[:0], v.I != 0))
+		c.addHash(xxhash.Sum64String(v.S))
+	default:
+		var scratch [32]byte
+		c.addHash(xxhash.Sum64(appendScalarText(scratch[:0], v)))
 	}
-	c.addHash(h)
+}
+
+// appendScalarText appends the text of an int, float or bool v, as
+// v.Text() gives it, without allocating.
+func appendScalarText(dst []byte, v operators.Value) []byte {
+	switch v.Kind {
+	case operators.KindInt:
+		return strconv.AppendInt(dst, v.I, 10)
+	case operators.KindFloat:
+		return strconv.AppendFloat(dst, v.Float64(), 'f', -1, 64)
+	case operators.KindBool:
+		return strconv.AppendBool(dst, v.I != 0)
+	}
+	return append(dst, v.Text()...)
 }
 
 func (c *countDistinct) addHash(h uint64) {

@@ -52,20 +52,36 @@ type topK struct {
 func (t *topK) capacity() int { return t.k * topKSlack }
 
 func (t *topK) Add(v operators.Value) {
-	if v.IsNull() {
-		return
+	switch v.Kind {
+	case operators.KindNull:
+	case operators.KindString, operators.KindJSON:
+		if i, ok := t.index[v.S]; ok {
+			t.bump(i)
+		} else {
+			// Clone: the value may point into a large event buffer.
+			t.insert(strings.Clone(v.S))
+		}
+	default:
+		var scratch [32]byte
+		b := appendScalarText(scratch[:0], v)
+		if i, ok := t.index[string(b)]; ok {
+			t.bump(i)
+		} else {
+			t.insert(string(b))
+		}
 	}
-	key := v.Text()
-	if i, ok := t.index[key]; ok {
-		t.heap[i].count++
-		t.down(i)
-		return
-	}
+}
+
+func (t *topK) bump(i int) {
+	t.heap[i].count++
+	t.down(i)
+}
+
+// insert starts counting key, evicting the least-counted value when full.
+func (t *topK) insert(key string) {
 	if t.index == nil {
 		t.index = map[string]int{}
 	}
-	// Clone: the value may point into a large event buffer.
-	key = strings.Clone(key)
 	if len(t.heap) < t.capacity() {
 		t.heap = append(t.heap, counter{key, 1})
 		t.index[key] = len(t.heap) - 1

@@ -2,6 +2,7 @@ package functions
 
 import (
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"testing"
 
@@ -105,5 +106,25 @@ func TestTopKRoundTrip(t *testing.T) {
 		if err := newAggregate(t, "TOPK", i(3)).UnmarshalBinary(bad); err == nil {
 			t.Errorf("state %v accepted", bad)
 		}
+	}
+}
+
+func TestTopKRepeatedValuesDoNotAllocate(t *testing.T) {
+	agg := newAggregate(t, "TOPK", i(3))
+	vals := []operators.Value{i(123456), f(2.5), operators.Bool(true), s("/home")}
+	adds := 0
+	addAll := func() {
+		for _, v := range vals {
+			agg.Add(v)
+		}
+		adds++
+	}
+	addAll()
+	if n := testing.AllocsPerRun(100, addAll); n != 0 {
+		t.Errorf("adding tracked values allocates %v times", n)
+	}
+	want := fmt.Sprintf(`[{"value":"/home","count":%[1]d},{"value":"123456","count":%[1]d},{"value":"2.5","count":%[1]d}]`, adds)
+	if got := agg.Result(); got != js(want) {
+		t.Errorf("TOPK = %v\nwant   %s", got, want)
 	}
 }
