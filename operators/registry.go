@@ -33,6 +33,10 @@ type ScalarFunc struct {
 	MinArgs int
 	MaxArgs int // -1 for variadic
 	Doc     string
+	// Volatile functions may answer differently for the same arguments
+	// (the clock, state in Redis or a cache): a call with constant
+	// arguments is evaluated per row, not once at compile time.
+	Volatile bool
 	// Eval computes the result. args is only valid during the call.
 	Eval func(args []Value) Value
 }

@@ -691,7 +691,7 @@ func (c *compiler) call(name string, args []sqlparser.Expr) (operators.Expr, err
 		}
 		return fn.Eval(buf)
 	}
-	if allConst && !strings.EqualFold(name, "now") {
+	if allConst && !fn.Volatile {
 		return constant(eval(nil)), nil
 	}
 	return eval, nil

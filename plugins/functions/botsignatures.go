@@ -43,7 +43,7 @@ const defaultBotTTL = time.Hour
 
 func init() {
 	operators.RegisterScalar(operators.ScalarFunc{
-		Name: "bot_signature", MinArgs: 1, MaxArgs: 1,
+		Name: "bot_signature", Volatile: true, MinArgs: 1, MaxArgs: 1,
 		Doc: "bot_signature(ip): whether ip is currently flagged by a statement with @Sink(type=\"bot_signatures\"); false for NULL",
 		Eval: func(args []operators.Value) operators.Value {
 			if args[0].IsNull() {

@@ -41,7 +41,7 @@ func init() {
 		return operators.Str(t.Format(time.RFC3339Nano))
 	})
 	operators.RegisterScalar(operators.ScalarFunc{
-		Name: "NOW", Doc: "NOW(): the wall clock as epoch milliseconds",
+		Name: "NOW", Volatile: true, Doc: "NOW(): the wall clock as epoch milliseconds",
 		Eval: func([]operators.Value) operators.Value { return operators.Int(time.Now().UnixMilli()) },
 	})
 }

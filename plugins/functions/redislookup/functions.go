@@ -15,7 +15,7 @@ const maxMembers = 1000
 
 func init() {
 	operators.RegisterScalar(operators.ScalarFunc{
-		Name: "redis_get", MinArgs: 1, MaxArgs: 1,
+		Name: "redis_get", Volatile: true, MinArgs: 1, MaxArgs: 1,
 		Doc: "redis_get(key): the string at key in Redis (GET), cached for 1s; NULL when missing or without --redis-url",
 		Eval: func(args []operators.Value) operators.Value {
 			if args[0].IsNull() {
@@ -29,7 +29,7 @@ func init() {
 		},
 	})
 	operators.RegisterScalar(operators.ScalarFunc{
-		Name: "redis_hget", MinArgs: 2, MaxArgs: 2,
+		Name: "redis_hget", Volatile: true, MinArgs: 2, MaxArgs: 2,
 		Doc: "redis_hget(key, field): a hash field in Redis (HGET), cached for 1s; NULL when missing or without --redis-url",
 		Eval: func(args []operators.Value) operators.Value {
 			if args[0].IsNull() || args[1].IsNull() {
@@ -43,7 +43,7 @@ func init() {
 		},
 	})
 	operators.RegisterScalar(operators.ScalarFunc{
-		Name: "redis_zrange", MinArgs: 2, MaxArgs: 2,
+		Name: "redis_zrange", Volatile: true, MinArgs: 2, MaxArgs: 2,
 		Doc: "redis_zrange(key, n): the n highest-scored members of a sorted set, highest first, as a JSON array (e.g. the items most similar to one), cached for 1s; [] when missing, NULL without --redis-url",
 		Eval: func(args []operators.Value) operators.Value {
 			n, ok := args[1].Int64()
@@ -59,7 +59,7 @@ func init() {
 		},
 	})
 	operators.RegisterScalar(operators.ScalarFunc{
-		Name: "redis_smembers", MinArgs: 1, MaxArgs: 1,
+		Name: "redis_smembers", Volatile: true, MinArgs: 1, MaxArgs: 1,
 		Doc: "redis_smembers(key): the members of a set in Redis, sorted, as a JSON array, cached for 1s; [] when missing, NULL without --redis-url",
 		Eval: func(args []operators.Value) operators.Value {
 			if args[0].IsNull() {
