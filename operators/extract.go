@@ -143,8 +143,9 @@ func (x *Extractor) fromRaw(raw []byte, ix *RawIndex, dst []Value) {
 	}
 }
 
-// ArrivalField names a record's arrival time (epoch ms) when the record has
-// no field of that name itself.
+// ArrivalField names a record's arrival time (epoch ms). A statement's
+// output column of that name takes its place; a member of the event's JSON
+// does not, so a client cannot set the time sluice received its event.
 const ArrivalField = "_arrival"
 
 // value is a member's value at the end of path (nested paths go inside it).

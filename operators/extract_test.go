@@ -131,3 +131,15 @@ func TestLayouts(t *testing.T) {
 		}
 	}
 }
+
+// _arrival is the time sluice received the event, whatever its JSON says.
+func TestArrivalIsNotTakenFromTheEvent(t *testing.T) {
+	raw := []byte(`{"_arrival":7,"a":1}`)
+	row := make([]Value, 1)
+	for _, r := range []*Record{{Arrival: 42, Raw: raw}, {Arrival: 42, Raw: raw, Index: IndexRaw(raw, nil)}} {
+		NewExtractor([][]string{{ArrivalField}}).Extract(r, row)
+		if row[0] != Int(42) {
+			t.Errorf("_arrival = %v, want the arrival time 42", row[0])
+		}
+	}
+}
