@@ -253,11 +253,15 @@ type AnnotationSpec struct {
 	Doc        string
 }
 
-// RegisterAnnotation adds an annotation name.
+// RegisterAnnotation adds an annotation name; a duplicate name panics at init.
 func RegisterAnnotation(a AnnotationSpec) {
+	key := strings.ToLower(a.Name)
 	registry.Lock()
 	defer registry.Unlock()
-	registry.annotations[strings.ToLower(a.Name)] = a
+	if _, dup := registry.annotations[key]; dup {
+		panic("operators: annotation registered twice: " + a.Name)
+	}
+	registry.annotations[key] = a
 }
 
 // LookupAnnotation finds an annotation by name, ignoring case.
