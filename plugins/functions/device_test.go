@@ -2,6 +2,7 @@ package functions
 
 import (
 	"testing"
+	"unsafe"
 
 	"sluice/operators"
 )
@@ -104,4 +105,22 @@ func benchmarkCachedUA(b *testing.B, name string, uas ...operators.Value) {
 			fn.Eval(args)
 		}
 	})
+}
+
+// A cached device must not keep the ingested batch its user agent came
+// from alive: none of its strings may point into the input.
+func TestParseDeviceOwnsItsStrings(t *testing.T) {
+	batch := []byte(`{"ua":"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.6367.82 Safari/537.36"}`)
+	ua := unsafe.String(&batch[7], len(batch)-9)
+	d := parseDevice(ua)
+	if d.browser != "Chrome" || d.version != "124.0.6367.82" || d.os != "Windows" {
+		t.Fatalf("parsed %+v", d)
+	}
+	lo := uintptr(unsafe.Pointer(&batch[0]))
+	hi := lo + uintptr(len(batch))
+	for _, s := range []string{d.kind, d.browser, d.version, d.os} {
+		if p := uintptr(unsafe.Pointer(unsafe.StringData(s))); p >= lo && p < hi {
+			t.Errorf("%q points into the input batch", s)
+		}
+	}
 }
