@@ -3,6 +3,7 @@ package server
 import (
 	"math"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -30,18 +31,13 @@ func (s *Server) listStreams(w http.ResponseWriter, r *http.Request) {
 // streamTail answers a sample of the stream's most recent events.
 func (s *Server) streamTail(w http.ResponseWriter, r *http.Request) {
 	name := chi.URLParam(r, "stream")
-	found := false
-	for _, st := range s.rt.Streams() {
-		if st.Name == name {
-			found = true
-			break
-		}
-	}
-	if !found {
+	recs := s.rt.StreamTail(name)
+	// Events in the tail prove the stream exists; only an empty tail needs
+	// the list of streams to tell an idle stream from an unknown name.
+	if len(recs) == 0 && !slices.ContainsFunc(s.rt.Streams(), func(st operators.StreamStats) bool { return st.Name == name }) {
 		writeError(w, http.StatusNotFound, "no stream named %q", name)
 		return
 	}
-	recs := s.rt.StreamTail(name)
 	buf := append(make([]byte, 0, 256*len(recs)+2), '[')
 	for i, rec := range recs {
 		if i > 0 {
