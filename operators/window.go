@@ -1,12 +1,14 @@
 package operators
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"slices"
 	"sort"
 	"strings"
+	"unsafe"
 )
 
 // WindowKind is how a statement groups time.
@@ -93,6 +95,7 @@ type window struct {
 	valueSlab  []Value
 	aggSlab    []Aggregator
 	parentSlab []*group
+	keySlab    []byte // the groups' keys, end to end
 }
 
 // maxChunk bounds the groups of one slab chunk; chunks start small and
@@ -133,6 +136,21 @@ func (w *window) alloc(keys int, specs []AggSpec) *group {
 	w.aggSlab = w.aggSlab[:m+aggs]
 	g.aggs = w.aggSlab[m : m+aggs : m+aggs]
 	return g
+}
+
+// keep copies a group key into the window's key slab: one allocation per
+// few hundred keys instead of one per group, freed with the window. Bytes
+// once written there never change, so the string stays valid.
+func (w *window) keep(key []byte) string {
+	if len(key) == 0 {
+		return ""
+	}
+	if cap(w.keySlab)-len(w.keySlab) < len(key) {
+		w.keySlab = make([]byte, 0, max(64*w.chunk, 2*len(key)))
+	}
+	n := len(w.keySlab)
+	w.keySlab = append(w.keySlab, key...)
+	return unsafe.String(&w.keySlab[n], len(key))
 }
 
 // list is the window's groups in the order they were created, which is
@@ -387,7 +405,7 @@ func (a *Aggregate) group(w *window, s int) *group {
 			return nil
 		}
 		g = a.newGroup(w, s)
-		g.key = string(buf)
+		g.key = w.keep(buf)
 		w.groups[g.key] = g
 	}
 	return g
@@ -539,7 +557,7 @@ func (a *Aggregate) rows(groups []*group, start, end int64) []*Record {
 		for _, o := range a.Order {
 			sortKeys = append(sortKeys, o.Expr(a.orow))
 		}
-		byKey = append(byKey, keyedRow{key: g.key, row: n})
+		byKey = append(byKey, keyedRow{pre: keyPrefix(g.key), key: g.key, row: n})
 		n++
 	}
 	a.hexKeys = hexKeys
@@ -549,7 +567,12 @@ func (a *Aggregate) rows(groups []*group, start, end int64) []*Record {
 		slab[i*width+keyAt] = Str(keys[32*i : 32*i+32])
 		recs[i] = Record{Arrival: a.arrival, Schema: a.schema, Values: slab[i*width : (i+1)*width : (i+1)*width]}
 	}
-	slices.SortFunc(byKey, func(x, y keyedRow) int { return strings.Compare(x.key, y.key) })
+	slices.SortFunc(byKey, func(x, y keyedRow) int {
+		if x.pre != y.pre {
+			return cmp.Compare(x.pre, y.pre)
+		}
+		return strings.Compare(x.key, y.key)
+	})
 	if len(a.Order) > 0 {
 		sort.SliceStable(byKey, func(i, j int) bool {
 			x, y := sortKeys[byKey[i].row*no:], sortKeys[byKey[j].row*no:]
@@ -575,9 +598,20 @@ func (a *Aggregate) rows(groups []*group, start, end int64) []*Record {
 }
 
 // keyedRow is an output row's position and its group's key, for sorting.
+// Most comparisons are decided by the key's first bytes, kept inline so
+// that sorting seldom reads the keys themselves.
 type keyedRow struct {
+	pre uint64
 	key string
 	row int
+}
+
+// keyPrefix is the first 8 bytes of key as a big-endian number, zero
+// padded: it orders like the bytes it holds.
+func keyPrefix(key string) uint64 {
+	var b [8]byte
+	copy(b[:], key)
+	return binary.BigEndian.Uint64(b[:])
 }
 
 // compareNullsFirst is a total order for sorting: NULL first, then values;
