@@ -10,6 +10,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -27,7 +28,7 @@ const timeout = 200 * time.Millisecond
 
 type lookup struct {
 	client  *goredis.Client
-	cache   *ristretto.Cache[string, operators.Value]
+	cache   *ristretto.Cache[[]byte, operators.Value]
 	lastLog atomic.Int64 // unix seconds of the last logged failure
 	env     *operators.Env
 }
@@ -53,7 +54,7 @@ func setup(env *operators.Env) error {
 		opt.MaxRetries = -1
 		opt.DialerRetries = 1
 		opt.DisableIdentity = true
-		cache, err := ristretto.NewCache(&ristretto.Config[string, operators.Value]{
+		cache, err := ristretto.NewCache(&ristretto.Config[[]byte, operators.Value]{
 			NumCounters: 100_000,
 			MaxCost:     16 << 20, // bytes of keys and answers
 			BufferItems: 64,
@@ -70,6 +71,13 @@ func setup(env *operators.Env) error {
 	return nil
 }
 
+// keyBufs holds the buffers cache keys are built in, so that a hit
+// allocates nothing. Ristretto keeps only a key's hashes, never the key,
+// so the buffer is free again once Get or SetWithTTL returns. A pool
+// rather than one buffer: statements' goroutines look up at once; and not
+// the stack, since the key escapes into ristretto's hash function.
+var keyBufs = sync.Pool{New: func() any { return new([]byte) }}
+
 // cached answers from the cache or, on a miss, from fetch. Failures are
 // cached too, as NULL, so that a Redis that is down is asked once a second
 // per key instead of once per event.
@@ -78,7 +86,10 @@ func cached(kind, key string, fetch func(ctx context.Context, c *goredis.Client)
 	if l == nil {
 		return operators.Null()
 	}
-	ck := kind + "\x00" + key
+	buf := keyBufs.Get().(*[]byte)
+	defer keyBufs.Put(buf)
+	ck := append(append(append((*buf)[:0], kind...), 0), key...)
+	*buf = ck
 	if v, ok := l.cache.Get(ck); ok {
 		return v
 	}
