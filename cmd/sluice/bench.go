@@ -33,6 +33,7 @@ type benchOptions struct {
 	conns      int
 	seed       uint64
 	users      int
+	rate       float64
 	stream     string
 	name       string
 	sql        string
@@ -50,7 +51,8 @@ func benchFlags(fs *flag.FlagSet, o *benchOptions) {
 	fs.IntVar(&o.batch, "batch", 1000, "events per POST")
 	fs.IntVar(&o.conns, "concurrency", 4, "concurrent HTTP clients (kept-alive connections)")
 	fs.Uint64Var(&o.seed, "seed", 1, "generator seed")
-	fs.IntVar(&o.users, "users", 100_000, "generator users")
+	fs.IntVar(&o.users, "users", 100_000, "generator users (raised to what --rate needs)")
+	fs.Float64Var(&o.rate, "rate", 0, "events per second of event time (0 = what --users give, about 200/s for 100,000)")
 	fs.StringVar(&o.stream, "stream", "bench", "stream the events go to (events with --shipped)")
 	fs.StringVar(&o.name, "name", "bench", "@Name of the --sql statement")
 	fs.StringVar(&o.sql, "sql", benchTumbleSQL, "benchmark statement, without @Name; its events get country and device fields")
@@ -111,15 +113,15 @@ processed, 429 retries, drops, server CPU and peak RSS.
 		return err
 	}
 	fmt.Fprintf(stderr, "generating %d events…\n", o.events)
-	batches, payload, err := benchBatches(o, time.Now(), !o.shipped)
+	in, err := benchBatches(o, time.Now(), !o.shipped)
 	if err != nil {
 		return err
 	}
-	r, err := runLoad(ctx, loadRun{base: base, sources: sources, o: o, batches: batches, target: target, log: stderr})
+	r, err := runLoad(ctx, loadRun{base: base, sources: sources, o: o, batches: in.batches, target: target, log: stderr})
 	if err != nil {
 		return err
 	}
-	r.payload = payload
+	r.payload, r.span = in.payload, in.span
 	r.print(stdout, o)
 	if r.dropped != 0 {
 		return fmt.Errorf("%d events dropped", r.dropped)

@@ -63,15 +63,44 @@ func TestBenchOptionsChecked(t *testing.T) {
 	}
 }
 
+// TestBenchRate checks that --rate reaches the generator, with the users
+// raised to what the rate needs.
+func TestBenchRate(t *testing.T) {
+	start := time.Date(2025, 5, 1, 0, 0, 0, 0, time.UTC)
+	o := benchOptions{events: 3000, batch: 1000, seed: 3, users: 1000, rate: 3000}
+	in, err := benchBatches(o, start, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := generator.DefaultConfig()
+	cfg.Seed, cfg.Count, cfg.Start, cfg.Rate = 3, 3000, start, 3000
+	cfg.Users = generator.UsersFor(3000, cfg.BotFraction)
+	if cfg.Users <= o.users {
+		t.Fatalf("UsersFor(3000) = %d: the test needs more than --users", cfg.Users)
+	}
+	g, err := generator.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []byte
+	for range 1000 {
+		want, _ = g.AppendNext(want)
+	}
+	if string(in.batches[0].body) != string(want) {
+		t.Fatalf("first batch differs from the generator at %v events/s", cfg.Rate)
+	}
+}
+
 // TestBenchBatches checks that the batches hold exactly the generator's
 // events, each with country and device added.
 func TestBenchBatches(t *testing.T) {
 	o := benchOptions{events: 2500, batch: 1000, seed: 3, users: 50000}
 	start := time.Date(2025, 5, 1, 0, 0, 0, 0, time.UTC)
-	batches, payload, err := benchBatches(o, start, true)
+	in, err := benchBatches(o, start, true)
 	if err != nil {
 		t.Fatal(err)
 	}
+	batches := in.batches
 	if len(batches) != 3 || batches[0].n != 1000 || batches[1].n != 1000 || batches[2].n != 500 {
 		t.Fatalf("batches of %v events", []int{batches[0].n, len(batches)})
 	}
@@ -82,6 +111,7 @@ func TestBenchBatches(t *testing.T) {
 		t.Fatal(err)
 	}
 	size := 0
+	var last int64
 	devices := map[string]int{}
 	for bi, b := range batches {
 		size += len(b.body)
@@ -91,6 +121,7 @@ func TestBenchBatches(t *testing.T) {
 		}
 		for _, line := range lines {
 			e, _ := g.Next()
+			last = e.TS
 			var m map[string]any
 			if err := json.Unmarshal([]byte(line), &m); err != nil {
 				t.Fatalf("%v: %s", err, line)
@@ -107,8 +138,11 @@ func TestBenchBatches(t *testing.T) {
 			}
 		}
 	}
-	if size != payload {
-		t.Fatalf("payload %d, batches hold %d bytes", payload, size)
+	if size != in.payload {
+		t.Fatalf("payload %d, batches hold %d bytes", in.payload, size)
+	}
+	if want := time.Duration(last-start.UnixMilli()) * time.Millisecond; in.span != want {
+		t.Fatalf("span %v, the events cover %v", in.span, want)
 	}
 	for _, d := range []string{"desktop", "mobile", "tablet", "bot"} {
 		if devices[d] == 0 {
@@ -220,10 +254,11 @@ func TestRunLoadAgainstAFakeServer(t *testing.T) {
 	ts := httptest.NewServer(f)
 	defer ts.Close()
 	o := benchOptions{events: 5000, batch: 100, conns: 4, seed: 9, users: 1000, stream: "bench", name: "bench", sql: benchTumbleSQL}
-	batches, _, err := benchBatches(o, time.Now(), true)
+	in, err := benchBatches(o, time.Now(), true)
 	if err != nil {
 		t.Fatal(err)
 	}
+	batches := in.batches
 	sources, _ := o.statements()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

@@ -13,22 +13,33 @@ type benchBatch struct {
 	n    int
 }
 
+// benchInput is the pre-generated load: its batches, their size in bytes
+// and the event time they span.
+type benchInput struct {
+	batches []benchBatch
+	payload int
+	span    time.Duration
+}
+
 // benchBatches pre-generates the events as NDJSON batches. With enrich,
 // each event carries country and device fields so that the benchmark
 // statement groups by plain columns; the shipped pipeline gets the raw
-// events and enriches them itself. payload is the batches' size in bytes.
-func benchBatches(o benchOptions, start time.Time, enrich bool) (batches []benchBatch, payload int, err error) {
+// events and enriches them itself.
+func benchBatches(o benchOptions, start time.Time, enrich bool) (in benchInput, err error) {
 	cfg := generator.DefaultConfig()
-	cfg.Seed, cfg.Users, cfg.Count = o.seed, o.users, o.events
+	cfg.Seed, cfg.Users, cfg.Count, cfg.Rate = o.seed, o.users, o.events, o.rate
+	if o.rate > 0 {
+		cfg.Users = max(cfg.Users, generator.UsersFor(o.rate, cfg.BotFraction))
+	}
 	cfg.Start = start.Truncate(time.Millisecond)
 	g, err := generator.New(cfg)
 	if err != nil {
-		return nil, 0, err
+		return in, err
 	}
 	var f *benchFields
 	if enrich {
 		if f, err = newBenchFields(); err != nil {
-			return nil, 0, err
+			return in, err
 		}
 	}
 	for remaining := o.events; remaining > 0; {
@@ -36,17 +47,18 @@ func benchBatches(o benchOptions, start time.Time, enrich bool) (batches []bench
 		buf := make([]byte, 0, n*480)
 		for range n {
 			e, _ := g.Next()
+			in.span = time.Duration(e.TS-cfg.Start.UnixMilli()) * time.Millisecond
 			if f != nil {
 				buf = f.append(buf, &e)
 			} else {
 				buf = append(e.AppendJSON(buf), '\n')
 			}
 		}
-		batches = append(batches, benchBatch{body: buf, n: n})
-		payload += len(buf)
+		in.batches = append(in.batches, benchBatch{body: buf, n: n})
+		in.payload += len(buf)
 		remaining -= n
 	}
-	return batches, payload, nil
+	return in, nil
 }
 
 // benchFields computes country and device with the geo_country and

@@ -38,8 +38,9 @@ type benchResult struct {
 	cpu                       float64
 	peakRSS                   int64
 	payload                   int
-	busiest                   string  // the statement busy the longest during the run
-	busy                      float64 // and its busy seconds
+	span                      time.Duration // event time the events cover
+	busiest                   string        // the statement busy the longest during the run
+	busy                      float64       // and its busy seconds
 }
 
 // runLoad deploys the statements, pushes every batch with o.conns clients
@@ -201,6 +202,9 @@ func (r *benchResult) print(w io.Writer, o benchOptions) {
 	fmt.Fprintf(w, "benchmark      %s on stream %q\n", what, o.stream)
 	fmt.Fprintf(w, "statements     %d on the server, all drained\n", r.statements)
 	fmt.Fprintf(w, "events sent    %d in %d-event batches over %d connections\n", r.sent, o.batch, o.conns)
+	if r.span > 0 {
+		fmt.Fprintf(w, "event time     %v of traffic (%.0f events/s)\n", r.span.Round(time.Second), float64(r.sent)/r.span.Seconds())
+	}
 	fmt.Fprintf(w, "accepted/s     %.0f (all accepted after %v)\n", float64(r.accepted)/r.acceptTime.Seconds(), r.acceptTime.Round(time.Millisecond))
 	fmt.Fprintf(w, "processed/s    %.0f (taken in by every reader of %q after %v)\n", float64(r.processed)/r.processTime.Seconds(), o.stream, r.processTime.Round(time.Millisecond))
 	fmt.Fprintf(w, "429 retries    %d\n", r.throttled)
