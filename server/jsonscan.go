@@ -62,9 +62,9 @@ func scanValue(b []byte, i, depth int) (int, *syntaxError) {
 	}
 	switch c := b[i]; {
 	case c == '{':
-		return scanObject(b, i, depth+1)
+		return scanCompound(b, i, depth+1, '}')
 	case c == '[':
-		return scanArray(b, i, depth+1)
+		return scanCompound(b, i, depth+1, ']')
 	case c == '"':
 		return scanString(b, i)
 	case c == '-' || (c >= '0' && c <= '9'):
@@ -79,27 +79,31 @@ func scanValue(b []byte, i, depth int) (int, *syntaxError) {
 	return i, unexpected(b, i, "a value")
 }
 
-func scanObject(b []byte, i, depth int) (int, *syntaxError) {
+// scanObject checks the object starting at b[i], as ingest's events are.
+func scanObject(b []byte, i, depth int) (int, *syntaxError) { return scanCompound(b, i, depth, '}') }
+
+// scanCompound checks the object (end '}') or array (end ']') starting at
+// b[i]: the same list of comma-separated values, an object's each behind
+// a key and ':'.
+func scanCompound(b []byte, i, depth int, end byte) (int, *syntaxError) {
 	if depth > maxDepth {
 		return i, &syntaxError{i, "nested too deeply"}
 	}
 	i = skipSpace(b, i+1)
-	if i < len(b) && b[i] == '}' {
+	if i < len(b) && b[i] == end {
 		return i + 1, nil
 	}
+	after := "',' or ']' after array element"
+	if end == '}' {
+		after = "',' or '}' after object value"
+	}
 	for {
-		if i >= len(b) || b[i] != '"' {
-			return i, unexpected(b, i, "a string key")
-		}
 		var err *syntaxError
-		if i, err = scanString(b, i); err != nil {
-			return i, err
+		if end == '}' {
+			if i, err = scanKey(b, i); err != nil {
+				return i, err
+			}
 		}
-		i = skipSpace(b, i)
-		if i >= len(b) || b[i] != ':' {
-			return i, unexpected(b, i, "':' after object key")
-		}
-		i = skipSpace(b, i+1)
 		if i, err = scanValue(b, i, depth); err != nil {
 			return i, err
 		}
@@ -109,39 +113,29 @@ func scanObject(b []byte, i, depth int) (int, *syntaxError) {
 			case ',':
 				i = skipSpace(b, i+1)
 				continue
-			case '}':
+			case end:
 				return i + 1, nil
 			}
 		}
-		return i, unexpected(b, i, "',' or '}' after object value")
+		return i, unexpected(b, i, after)
 	}
 }
 
-func scanArray(b []byte, i, depth int) (int, *syntaxError) {
-	if depth > maxDepth {
-		return i, &syntaxError{i, "nested too deeply"}
+// scanKey checks an object key and the ':' after it, and returns the
+// offset of the value.
+func scanKey(b []byte, i int) (int, *syntaxError) {
+	if i >= len(b) || b[i] != '"' {
+		return i, unexpected(b, i, "a string key")
 	}
-	i = skipSpace(b, i+1)
-	if i < len(b) && b[i] == ']' {
-		return i + 1, nil
+	i, err := scanString(b, i)
+	if err != nil {
+		return i, err
 	}
-	for {
-		var err *syntaxError
-		if i, err = scanValue(b, i, depth); err != nil {
-			return i, err
-		}
-		i = skipSpace(b, i)
-		if i < len(b) {
-			switch b[i] {
-			case ',':
-				i = skipSpace(b, i+1)
-				continue
-			case ']':
-				return i + 1, nil
-			}
-		}
-		return i, unexpected(b, i, "',' or ']' after array element")
+	i = skipSpace(b, i)
+	if i >= len(b) || b[i] != ':' {
+		return i, unexpected(b, i, "':' after object key")
 	}
+	return skipSpace(b, i+1), nil
 }
 
 func scanString(b []byte, i int) (int, *syntaxError) {
