@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sync"
 
 	"github.com/influxdata/tdigest"
 
@@ -36,26 +37,67 @@ func init() {
 }
 
 const (
-	// exactValues is how many values a percentile keeps before it moves
-	// them into a t-digest: a t-digest preallocates about 16 KiB, and most
-	// groups of a CUBE are small.
+	// exactValues is how many values a percentile keeps before it answers
+	// from a t-digest: most groups of a CUBE are small.
 	exactValues = 128
 	compression = 100
+	// pendingMax bounds the values waiting to enter the digest plus its
+	// centroids: the library's unprocessed buffer (8 × compression), so a
+	// merge never starts inside the library on its own.
+	pendingMax = 8 * compression
 )
 
 // percentile answers exactly while it holds few values and from a t-digest
 // after. Both interpolate linearly between order statistics at rank
 // q·n − ½ (Hazen's rule, which is what the t-digest does with single
 // points), so the two agree closely when the digest takes over.
+//
+// The digest's state is a function of the values added and nothing else:
+// values wait in vals and are merged with the centroids whenever together
+// they reach pendingMax, never because a result was asked for or a
+// snapshot taken. A snapshot holds that state whole (centroids, waiting
+// values, exact extremes), so a restored percentile answers exactly like
+// one that never stopped, and a replay after a crash writes the same
+// numbers.
 type percentile struct {
-	q      float64
-	vals   []float64
-	digest *tdigest.TDigest
+	q float64
+	// vals are every value while exact, then those not yet merged.
+	vals []float64
+	dig  *digest // nil while exact
 	// small holds the first values: most groups of a CUBE see one or two.
 	small [2]float64
 	// src, when set, holds the values: this is another quantile of the
 	// same argument (operators.Sharer), and keeps nothing itself.
 	src *percentile
+}
+
+// digest is a percentile's t-digest: centroids in mean order, as the
+// library's merge left them, and the exact extremes of every value.
+type digest struct {
+	cents    []tdigest.Centroid
+	min, max float64
+	// view is cents with the waiting values merged in, for answers; nil
+	// when an Add made it stale.
+	view []tdigest.Centroid
+}
+
+// merger lends the library's digest to merges: it preallocates 16 KiB,
+// which a percentile only needs while it merges.
+var merger = sync.Pool{New: func() any { return tdigest.NewWithCompression(compression) }}
+
+// merge returns cents and vals merged into centroids by the library.
+func merge(cents []tdigest.Centroid, vals []float64) []tdigest.Centroid {
+	t := merger.Get().(*tdigest.TDigest)
+	t.Reset()
+	for _, c := range cents {
+		t.AddCentroid(c)
+	}
+	for _, x := range vals {
+		t.Add(x, 1)
+	}
+	out := t.Centroids()
+	merger.Put(t)
+	return out
 }
 
 // Share answers from src's values; both are percentiles of one argument.
@@ -69,20 +111,26 @@ func (p *percentile) Add(v operators.Value) {
 	if !ok || math.IsNaN(x) || math.IsInf(x, 0) {
 		return
 	}
-	if p.digest != nil {
-		p.digest.Add(x, 1)
-		return
-	}
 	if p.vals == nil {
 		p.vals = p.small[:0]
 	}
 	p.vals = append(p.vals, x)
-	if len(p.vals) > exactValues {
-		p.digest = tdigest.NewWithCompression(compression)
-		for _, x := range p.vals {
-			p.digest.Add(x, 1)
+	d := p.dig
+	if d == nil {
+		if len(p.vals) <= exactValues {
+			return
 		}
-		p.vals = nil
+		d = &digest{min: math.Inf(1), max: math.Inf(-1)}
+		for _, x := range p.vals {
+			d.min, d.max = min(d.min, x), max(d.max, x)
+		}
+		p.dig = d
+	}
+	d.min, d.max = min(d.min, x), max(d.max, x)
+	d.view = nil
+	if len(p.vals)+len(d.cents) >= pendingMax {
+		d.cents = merge(d.cents, p.vals)
+		p.vals = p.vals[:0]
 	}
 }
 
@@ -94,8 +142,14 @@ func (p *percentile) Result() operators.Value {
 }
 
 func (p *percentile) quantile(q float64) operators.Value {
-	if p.digest != nil {
-		return operators.Float(p.digest.Quantile(q))
+	if d := p.dig; d != nil {
+		if d.view == nil {
+			d.view = d.cents
+			if len(p.vals) > 0 {
+				d.view = merge(d.cents, p.vals)
+			}
+		}
+		return operators.Float(digestQuantile(d.view, d.min, d.max, q))
 	}
 	if len(p.vals) == 0 {
 		return operators.Null()
@@ -113,60 +167,156 @@ func (p *percentile) quantile(q float64) operators.Value {
 	return operators.Float(p.vals[i] + frac*(p.vals[i+1]-p.vals[i]))
 }
 
-// The state is a tag byte, then either the exact values or the digest's
-// centroids (mean, weight), all as little-endian float64s. A digest's exact
-// minimum and maximum are not exported by the library; a restored digest
-// takes its outer centroids' means instead, which moves only the most
-// extreme quantiles.
+// digestQuantile is the library's TDigest.Quantile over centroids cs (in
+// mean order, at least one) with the exact extremes lo and hi, which the
+// library keeps unexported and a restored digest could not recover.
+func digestQuantile(cs []tdigest.Centroid, lo, hi, q float64) float64 {
+	n := len(cs)
+	if n == 1 {
+		return cs[0].Mean
+	}
+	total := 0.0
+	for _, c := range cs {
+		total += c.Weight
+	}
+	index := q * total
+	if index <= cs[0].Weight/2 {
+		return lo + 2*index/cs[0].Weight*(cs[0].Mean-lo)
+	}
+	// cumulative(i) is the weight before centroid i plus half its own.
+	before := 0.0
+	for i, c := range cs {
+		cum := before + c.Weight/2
+		if cum >= index {
+			prev := before - cs[i-1].Weight/2
+			return weightedAverage(cs[i-1].Mean, cum-index, c.Mean, index-prev)
+		}
+		before += c.Weight
+	}
+	z1 := index - total - cs[n-1].Weight/2
+	z2 := cs[n-1].Weight/2 - z1
+	return weightedAverage(cs[n-1].Mean, z1, hi, z2)
+}
+
+// weightedAverage is the library's: x1 and x2 weighted, clamped to them.
+func weightedAverage(x1, w1, x2, w2 float64) float64 {
+	if x1 > x2 {
+		x1, w1, x2, w2 = x2, w2, x1, w1
+	}
+	return max(x1, min((x1*w1+x2*w2)/(w1+w2), x2))
+}
+
+// The state is a tag byte, then little-endian float64s: the exact values;
+// or the number of centroids, the centroids (mean, weight), the minimum,
+// the maximum and the values not yet merged. Tag 2, the centroids alone,
+// is what earlier versions stored: the outer centroids' means then stand
+// in for the extremes.
 const (
 	stateExact  = 1
 	stateDigest = 2
+	stateMerge  = 3
 )
 
 func (p *percentile) MarshalBinary() ([]byte, error) {
-	if p.digest == nil {
+	d := p.dig
+	if d == nil {
 		b := make([]byte, 1, 1+8*len(p.vals))
 		b[0] = stateExact
-		for _, x := range p.vals {
-			b = binary.LittleEndian.AppendUint64(b, math.Float64bits(x))
-		}
-		return b, nil
+		return appendFloats(b, p.vals...), nil
 	}
-	cs := p.digest.Centroids()
-	b := make([]byte, 1, 1+16*len(cs))
-	b[0] = stateDigest
-	for _, c := range cs {
-		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(c.Mean))
-		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(c.Weight))
+	b := make([]byte, 1, 1+8*(1+2*len(d.cents)+2+len(p.vals)))
+	b[0] = stateMerge
+	b = appendFloats(b, float64(len(d.cents)))
+	for _, c := range d.cents {
+		b = appendFloats(b, c.Mean, c.Weight)
 	}
-	return b, nil
+	b = appendFloats(b, d.min, d.max)
+	return appendFloats(b, p.vals...), nil
 }
 
-var errPercentileState = errors.New("percentile state: bad length, tag or centroid")
+func appendFloats(b []byte, xs ...float64) []byte {
+	for _, x := range xs {
+		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(x))
+	}
+	return b
+}
+
+var errPercentileState = errors.New("percentile state: bad length, tag, centroid or value")
 
 func (p *percentile) UnmarshalBinary(b []byte) error {
-	if len(b) == 0 {
+	if len(b) == 0 || (len(b)-1)%8 != 0 {
 		return errPercentileState
 	}
-	tag, body := b[0], b[1:]
-	floats := make([]float64, len(body)/8)
-	for i := range floats {
-		floats[i] = math.Float64frombits(binary.LittleEndian.Uint64(body[8*i:]))
+	tag := b[0]
+	fs := make([]float64, (len(b)-1)/8)
+	for i := range fs {
+		fs[i] = math.Float64frombits(binary.LittleEndian.Uint64(b[1+8*i:]))
 	}
-	switch {
-	case tag == stateExact && len(body)%8 == 0 && len(floats) <= exactValues:
-		p.vals, p.digest = floats, nil
-	case tag == stateDigest && len(body)%16 == 0:
-		d := tdigest.NewWithCompression(compression)
-		for i := 0; i < len(floats); i += 2 {
-			if !(floats[i+1] > 0) || math.IsInf(floats[i+1], 0) || math.IsNaN(floats[i]) {
-				return errPercentileState
-			}
-			d.AddCentroid(tdigest.Centroid{Mean: floats[i], Weight: floats[i+1]})
+	switch tag {
+	case stateExact:
+		if len(fs) > exactValues || !allFinite(fs) {
+			return errPercentileState
 		}
-		p.vals, p.digest = nil, d
-	default:
-		return errPercentileState
+		p.vals, p.dig = fs, nil
+		return nil
+	case stateDigest:
+		if len(fs) == 0 || len(fs)%2 != 0 {
+			return errPercentileState
+		}
+		cents, err := centroids(fs)
+		if err != nil {
+			return err
+		}
+		cents = merge(cents, nil)
+		p.vals, p.dig = nil, &digest{cents: cents, min: cents[0].Mean, max: cents[len(cents)-1].Mean}
+		return nil
+	case stateMerge:
+		if len(fs) == 0 {
+			return errPercentileState
+		}
+		n := int(fs[0])
+		if float64(n) != fs[0] || n < 0 || 1+2*n+2 > len(fs) {
+			return errPercentileState
+		}
+		cents, err := centroids(fs[1 : 1+2*n])
+		if err != nil {
+			return err
+		}
+		lo, hi, vals := fs[1+2*n], fs[2+2*n], fs[3+2*n:]
+		if !allFinite(vals) || !allFinite([]float64{lo, hi}) || lo > hi || len(vals)+n >= pendingMax {
+			return errPercentileState
+		}
+		if len(cents) == 0 {
+			cents = nil
+		}
+		if len(vals) == 0 {
+			vals = nil
+		}
+		p.vals, p.dig = vals, &digest{cents: cents, min: lo, max: hi}
+		return nil
 	}
-	return nil
+	return errPercentileState
+}
+
+// centroids reads (mean, weight) pairs, which must be in mean order with
+// positive finite weights.
+func centroids(fs []float64) ([]tdigest.Centroid, error) {
+	cents := make([]tdigest.Centroid, len(fs)/2)
+	for i := range cents {
+		c := tdigest.Centroid{Mean: fs[2*i], Weight: fs[2*i+1]}
+		if !allFinite([]float64{c.Mean}) || !(c.Weight > 0) || math.IsInf(c.Weight, 0) || (i > 0 && c.Mean < cents[i-1].Mean) {
+			return nil, errPercentileState
+		}
+		cents[i] = c
+	}
+	return cents, nil
+}
+
+func allFinite(xs []float64) bool {
+	for _, x := range xs {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return false
+		}
+	}
+	return true
 }
