@@ -19,7 +19,7 @@ import (
 func TestRestoreAnywhereMatchesUninterrupted(t *testing.T) {
 	statements := map[string]string{
 		"cube": `@EventTime(column="ts", lateness="2s")
-SELECT a, b, COUNT(*) AS n, COUNT(DISTINCT u) AS users, PERCENTILE(v, 50) AS p50, PERCENTILE(v, 95) AS p95, MEDIAN(v) AS med, TOPK(b, 2) AS top
+SELECT a, b, COUNT(*) AS n, COUNT(DISTINCT u) AS users, PERCENTILE(v, 50) AS p50, PERCENTILE(v, 95) AS p95, MEDIAN(v) AS med, TOPK(b, 2) AS top, TOPK(u, 3) AS top_users
 FROM s GROUP BY TUMBLE(ts, INTERVAL 60 SECOND), CUBE(a, b)`,
 		"sessions": `@EventTime(column="ts")
 SELECT a, COUNT(*) AS n, COUNT(DISTINCT u) AS users, PERCENTILE(v, 90) AS p90, FIRST(b) AS landing, LAST(b) AS exit
