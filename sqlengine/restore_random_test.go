@@ -24,6 +24,8 @@ FROM s GROUP BY TUMBLE(ts, INTERVAL 60 SECOND), CUBE(a, b)`,
 		"sessions": `@EventTime(column="ts")
 SELECT a, COUNT(*) AS n, COUNT(DISTINCT u) AS users, PERCENTILE(v, 90) AS p90, FIRST(b) AS landing, LAST(b) AS exit
 FROM s GROUP BY SESSION(ts, INTERVAL 3 SECOND), a`,
+		"tags": `@EventTime(column="ts", lateness="1s") @Session(key="u", gap="3s", max_duration="10s")
+SELECT u, session_id() AS sid, session_seq() AS seq FROM s`,
 		"hop": `@EventTime(column="ts", lateness="1s")
 SELECT b, COUNT(*) AS n, PERCENTILE(v, 99) AS p99, COUNT(DISTINCT u) AS users FROM s GROUP BY HOP(ts, INTERVAL 10 SECOND, INTERVAL 40 SECOND), b`,
 		"late updates": `@EventTime(column="ts", lateness="1s", late="update")
