@@ -109,17 +109,8 @@ func readOptions(anns []*Annotation) (*options, *CompileError) {
 			o.description = a.Positional
 		case "EventTime":
 			o.eventTime = strings.Split(a.Args["column"], ".")
-			for _, d := range []struct {
-				arg string
-				dst *time.Duration
-			}{{"lateness", &o.lateness}, {"idle", &o.idle}, {"keep", &o.keep}} {
-				if v := a.Args[d.arg]; v != "" {
-					dur, err := time.ParseDuration(v)
-					if err != nil || dur < 0 {
-						return fail("@EventTime %s=%q is not a duration like 5s or 500ms", d.arg, v)
-					}
-					*d.dst = dur
-				}
+			if err := setDurations(a.Args, 0, "5s or 500ms", []durationArg{{"lateness", &o.lateness}, {"idle", &o.idle}, {"keep", &o.keep}}); err != "" {
+				return fail("@EventTime %s", err)
 			}
 			switch a.Args["late"] {
 			case "", "drop":
@@ -128,17 +119,15 @@ func readOptions(anns []*Annotation) (*options, *CompileError) {
 			default:
 				return fail("@EventTime late=%q: use drop or update", a.Args["late"])
 			}
-		case "Sink":
-			d, err := sinkDecl(a.Args)
-			if err != "" {
-				return fail("%s", err)
+		case "Sink", "PublishOn":
+			args, prefix := a.Args, ""
+			if spec.Name == "PublishOn" {
+				// Shorthand for a Kafka sink.
+				args, prefix = map[string]string{"type": "kafka", "topic": a.Args["topic"], "key": a.Args["key"]}, "@PublishOn: "
 			}
-			o.sinks = append(o.sinks, d)
-			o.sinkPos = append(o.sinkPos, a.Pos)
-		case "PublishOn":
-			d, err := sinkDecl(map[string]string{"type": "kafka", "topic": a.Args["topic"], "key": a.Args["key"]})
+			d, err := sinkDecl(args)
 			if err != "" {
-				return fail("@PublishOn: %s", err)
+				return fail("%s%s", prefix, err)
 			}
 			o.sinks = append(o.sinks, d)
 			o.sinkPos = append(o.sinkPos, a.Pos)
@@ -147,17 +136,8 @@ func readOptions(anns []*Annotation) (*options, *CompileError) {
 			for _, k := range strings.Split(a.Args["key"], ",") {
 				so.keys = append(so.keys, strings.Split(strings.TrimSpace(k), "."))
 			}
-			for _, d := range []struct {
-				arg string
-				dst *time.Duration
-			}{{"gap", &so.gap}, {"max_duration", &so.maxDur}} {
-				if v := a.Args[d.arg]; v != "" {
-					dur, err := time.ParseDuration(v)
-					if err != nil || dur <= 0 {
-						return fail("@Session %s=%q is not a duration like 30m", d.arg, v)
-					}
-					*d.dst = dur
-				}
+			if err := setDurations(a.Args, time.Nanosecond, "30m", []durationArg{{"gap", &so.gap}, {"max_duration", &so.maxDur}}); err != "" {
+				return fail("@Session %s", err)
 			}
 			o.session = so
 		case "Widget":
@@ -168,6 +148,31 @@ func readOptions(anns []*Annotation) (*options, *CompileError) {
 		}
 	}
 	return o, nil
+}
+
+// durationArg is an annotation argument that holds a duration, and where
+// the duration goes.
+type durationArg struct {
+	name string
+	dst  *time.Duration
+}
+
+// setDurations sets each given argument of ds, in order. It stops at the
+// first that does not parse or is shorter than shortest, with a message
+// that names it and shows a duration like the one wanted.
+func setDurations(args map[string]string, shortest time.Duration, like string, ds []durationArg) string {
+	for _, d := range ds {
+		v := args[d.name]
+		if v == "" {
+			continue
+		}
+		dur, err := time.ParseDuration(v)
+		if err != nil || dur < shortest {
+			return fmt.Sprintf("%s=%q is not a duration like %s", d.name, v, like)
+		}
+		*d.dst = dur
+	}
+	return ""
 }
 
 // sinkDecl checks a sink's type and arguments against its plugin's spec.
