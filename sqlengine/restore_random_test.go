@@ -123,4 +123,3 @@ func at(rows []string, i int) string {
 	}
 	return "(none)"
 }
-
