@@ -92,6 +92,7 @@ func (c *serveConfig) newStreaming(rt *operators.Runtime, log *slog.Logger) (*st
 	if store != nil {
 		st.cp, err = checkpoint.New(checkpoint.Config{Store: store, Node: c.node, Interval: c.checkpointInterval, Logger: log}, rt, st.manager)
 		if err != nil {
+			st.close()
 			return nil, err
 		}
 	}

@@ -172,6 +172,7 @@ func (c *serveConfig) newServer(log *slog.Logger) (*operators.Runtime, *server.S
 		Profiling:   c.pprof,
 	}, rt)
 	if err != nil {
+		st.close()
 		rt.Close()
 		return nil, nil, err
 	}
