@@ -91,11 +91,11 @@ func (a *Sessions) Schema() *Schema { a.init(); return a.schema }
 func (a *Sessions) Process(batch []*Record, emit Emit) {
 	a.init()
 	for _, r := range batch {
+		a.arrival = max(a.arrival, r.Arrival)
 		ts, ok := a.read(r)
 		if !ok {
 			continue
 		}
-		a.arrival = max(a.arrival, r.Arrival)
 		a.add(ts)
 	}
 	if wm, moved := a.time.afterBatch(); moved {

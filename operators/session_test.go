@@ -60,3 +60,23 @@ func TestSessionEvictionTakesNearestDeadline(t *testing.T) {
 		t.Errorf("%d sessions open after Finish", n)
 	}
 }
+
+// A start row carries its event's arrival; an end row the latest arrival
+// the statement had seen, WHERE or not, as windowed aggregates' rows do.
+func TestSessionRowsCarryLatestArrival(t *testing.T) {
+	a, _ := userSessions(10)
+	a.Where = func(row []Value) Value { return Bool(row[1].S != "bot") }
+	evs := sessionEvents("0:u1", "1000:bot")
+	evs[0].Arrival, evs[1].Arrival = 100, 200
+	var arrivals []int64
+	emit := func(rs []*Record) {
+		for _, r := range rs {
+			arrivals = append(arrivals, r.Arrival)
+		}
+	}
+	a.Process(evs, emit)
+	a.Finish(emit)
+	if len(arrivals) != 2 || arrivals[0] != 100 || arrivals[1] != 200 {
+		t.Fatalf("start and end rows stamped %v, want [100 200]", arrivals)
+	}
+}
