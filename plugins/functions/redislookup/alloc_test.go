@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 
+	goredis "github.com/redis/go-redis/v9"
+
 	"sluice/operators"
 )
 
@@ -22,22 +24,28 @@ func TestCacheHitsDoNotAllocate(t *testing.T) {
 	ctx := context.Background()
 	c.Set(ctx, "greeting", "hello", 0)
 	c.SAdd(ctx, "tags", "a", "b")
+	c.HSet(ctx, "user:1", "plan", "pro")
+	c.ZAdd(ctx, "sim:7", goredis.Z{Score: 2, Member: "9"}, goredis.Z{Score: 1, Member: "8"})
 	for _, tc := range []struct {
 		name string
-		arg  operators.Value
+		args []operators.Value
 	}{
-		{"redis_get", str("greeting")},
-		{"redis_smembers", str("tags")},
+		{"redis_get", []operators.Value{str("greeting")}},
+		{"redis_smembers", []operators.Value{str("tags")}},
+		{"redis_hget", []operators.Value{str("user:1"), str("plan")}},
+		{"redis_zrange", []operators.Value{str("sim:7"), operators.Int(5)}},
 	} {
 		f, _ := operators.LookupScalar(tc.name)
-		args := []operators.Value{tc.arg}
-		want := f.Eval(args)
-		current.Load().cache.Wait()
-		if n := testing.AllocsPerRun(100, func() { f.Eval(args) }); n != 0 {
-			t.Errorf("%s(%v) hit: %v allocations, want 0", tc.name, tc.arg, n)
+		want := f.Eval(tc.args)
+		if want.IsNull() {
+			t.Fatalf("%s(%v) = NULL: the key is not there", tc.name, tc.args)
 		}
-		if got := f.Eval(args); got != want {
-			t.Errorf("%s(%v) hit = %v, want %v", tc.name, tc.arg, got, want)
+		current.Load().cache.Wait()
+		if n := testing.AllocsPerRun(100, func() { f.Eval(tc.args) }); n != 0 {
+			t.Errorf("%s(%v) hit: %v allocations, want 0", tc.name, tc.args, n)
+		}
+		if got := f.Eval(tc.args); got != want {
+			t.Errorf("%s(%v) hit = %v, want %v", tc.name, tc.args, got, want)
 		}
 	}
 }

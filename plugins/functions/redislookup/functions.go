@@ -3,6 +3,7 @@ package redislookup
 import (
 	"context"
 	"slices"
+	"strconv"
 
 	goredis "github.com/redis/go-redis/v9"
 
@@ -22,10 +23,10 @@ func init() {
 				return operators.Null()
 			}
 			key := args[0].Text()
-			return cached("get", key, func(ctx context.Context, c *goredis.Client) (operators.Value, error) {
+			return cached("get", func(ctx context.Context, c *goredis.Client) (operators.Value, error) {
 				s, err := c.Get(ctx, key).Result()
 				return operators.Str(s), err
-			})
+			}, key)
 		},
 	})
 	operators.RegisterScalar(operators.ScalarFunc{
@@ -36,10 +37,10 @@ func init() {
 				return operators.Null()
 			}
 			key, field := args[0].Text(), args[1].Text()
-			return cached("hget", key+"\x00"+field, func(ctx context.Context, c *goredis.Client) (operators.Value, error) {
+			return cached("hget", func(ctx context.Context, c *goredis.Client) (operators.Value, error) {
 				s, err := c.HGet(ctx, key, field).Result()
 				return operators.Str(s), err
-			})
+			}, key, field)
 		},
 	})
 	operators.RegisterScalar(operators.ScalarFunc{
@@ -52,10 +53,10 @@ func init() {
 			}
 			n = min(n, maxMembers)
 			key := args[0].Text()
-			return cached("zrange", args[1].Text()+"\x00"+key, func(ctx context.Context, c *goredis.Client) (operators.Value, error) {
+			return cached("zrange", func(ctx context.Context, c *goredis.Client) (operators.Value, error) {
 				m, err := c.ZRevRange(ctx, key, 0, n-1).Result()
 				return jsonArray(m), err
-			})
+			}, key, strconv.FormatInt(n, 10))
 		},
 	})
 	operators.RegisterScalar(operators.ScalarFunc{
@@ -66,11 +67,11 @@ func init() {
 				return operators.Null()
 			}
 			key := args[0].Text()
-			return cached("smembers", key, func(ctx context.Context, c *goredis.Client) (operators.Value, error) {
+			return cached("smembers", func(ctx context.Context, c *goredis.Client) (operators.Value, error) {
 				m, err := c.SMembers(ctx, key).Result()
 				slices.Sort(m)
 				return jsonArray(m), err
-			})
+			}, key)
 		},
 	})
 }

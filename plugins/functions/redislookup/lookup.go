@@ -78,17 +78,20 @@ func setup(env *operators.Env) error {
 // the stack, since the key escapes into ristretto's hash function.
 var keyBufs = sync.Pool{New: func() any { return new([]byte) }}
 
-// cached answers from the cache or, on a miss, from fetch. Failures are
-// cached too, as NULL, so that a Redis that is down is asked once a second
-// per key instead of once per event.
-func cached(kind, key string, fetch func(ctx context.Context, c *goredis.Client) (operators.Value, error)) operators.Value {
+// cached answers the lookup kind of args from the cache or, on a miss,
+// from fetch. Failures are cached too, as NULL, so that a Redis that is
+// down is asked once a second per key instead of once per event.
+func cached(kind string, fetch func(ctx context.Context, c *goredis.Client) (operators.Value, error), args ...string) operators.Value {
 	l := current.Load()
 	if l == nil {
 		return operators.Null()
 	}
 	buf := keyBufs.Get().(*[]byte)
 	defer keyBufs.Put(buf)
-	ck := append(append(append((*buf)[:0], kind...), 0), key...)
+	ck := append((*buf)[:0], kind...)
+	for _, a := range args {
+		ck = append(append(ck, 0), a...)
+	}
 	*buf = ck
 	if v, ok := l.cache.Get(ck); ok {
 		return v
@@ -102,7 +105,7 @@ func cached(kind, key string, fetch func(ctx context.Context, c *goredis.Client)
 	if err != nil {
 		v = operators.Null()
 		if now := time.Now().Unix(); l.lastLog.Swap(now) != now {
-			l.env.Log().Warn("redis lookup failed; NULL for a second", "function", kind, "key", key, "err", err)
+			l.env.Log().Warn("redis lookup failed; NULL for a second", "function", kind, "args", strings.Join(args, " "), "err", err)
 		}
 	}
 	l.cache.SetWithTTL(ck, v, int64(len(ck)+len(v.S)+32), ttl)
