@@ -1,0 +1,167 @@
+package sqlengine_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"sluice/operators"
+	"sluice/sqlengine"
+)
+
+// TestDisorderWithinLatenessChangesNothing delivers the same events once
+// in event-time order and once shuffled by up to half the lateness, in
+// batches of random size: windows close only once the watermark has
+// passed every event that belongs to them, so both runs emit the same
+// rows in the same order, and nothing is late.
+func TestDisorderWithinLatenessChangesNothing(t *testing.T) {
+	statements := map[string]string{
+		"tumble cube": `@EventTime(column="ts", lateness="4s")
+SELECT a, b, COUNT(*) AS n, SUM(v) AS total, MIN(v) AS lo, MAX(v) AS hi, COUNT(DISTINCT u) AS users
+FROM s GROUP BY TUMBLE(ts, INTERVAL 10 SECOND), CUBE(a, b)`,
+		"hop": `@EventTime(column="ts", lateness="4s")
+SELECT a, COUNT(*) AS n, SUM(v) AS total, MAX(v) AS hi FROM s GROUP BY HOP(ts, INTERVAL 5 SECOND, INTERVAL 20 SECOND), a`,
+		"top pages": `@EventTime(column="ts", lateness="4s")
+SELECT b, COUNT(*) AS n FROM s GROUP BY TUMBLE(ts, INTERVAL 30 SECOND), b ORDER BY n DESC, b LIMIT 2`,
+	}
+	for name, sql := range statements {
+		for seed := range uint64(3) {
+			t.Run(fmt.Sprint(name, "/", seed), func(t *testing.T) {
+				rng := rand.New(rand.NewPCG(seed, 31))
+				events := orderedEvents(rng, 5000)
+				shuffled := slices.Clone(events)
+				// Each event is delivered as if it had waited up to 2 s.
+				delay := make(map[*windowEvent]int64, len(events))
+				for i := range shuffled {
+					delay[&shuffled[i]] = shuffled[i].ts + rng.Int64N(2000)
+				}
+				order := make([]*windowEvent, len(shuffled))
+				for i := range shuffled {
+					order[i] = &shuffled[i]
+				}
+				slices.SortStableFunc(order, func(x, y *windowEvent) int { return int(delay[x] - delay[y]) })
+				inOrder := make([]*windowEvent, len(events))
+				for i := range events {
+					inOrder[i] = &events[i]
+				}
+				want, wantLate := runWindowed(t, sql, inOrder, rand.New(rand.NewPCG(seed, 32)))
+				got, gotLate := runWindowed(t, sql, order, rand.New(rand.NewPCG(seed, 33)))
+				if wantLate != 0 || gotLate != 0 {
+					t.Fatalf("late events: %d in order, %d shuffled", wantLate, gotLate)
+				}
+				if len(want) == 0 {
+					t.Fatal("no rows")
+				}
+				if i := firstDifference(got, want); i >= 0 {
+					t.Fatalf("row %d of %d/%d:\n got %s\nwant %s", i, len(got), len(want), at(got, i), at(want, i))
+				}
+			})
+		}
+	}
+}
+
+type windowEvent struct {
+	ts   int64
+	a, b string
+	u    int
+	v    int64
+}
+
+func orderedEvents(rng *rand.Rand, n int) []windowEvent {
+	out := make([]windowEvent, n)
+	var ts int64
+	for i := range out {
+		ts += rng.Int64N(60)
+		out[i] = windowEvent{ts: ts, a: fmt.Sprint("a", rng.IntN(3)), b: fmt.Sprint("b", rng.IntN(4)), u: rng.IntN(200), v: rng.Int64N(1000)}
+	}
+	return out
+}
+
+// runWindowed runs sql over events in batches of random size and returns
+// its rows and late count.
+func runWindowed(t *testing.T, sql string, events []*windowEvent, rng *rand.Rand) ([]string, uint64) {
+	t.Helper()
+	specs, err := sqlengine.Compile(sql)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &operators.Counters{}
+	op := specs[0].Build(c)
+	var rows []string
+	emit := func(rs []*operators.Record) {
+		for _, r := range rs {
+			rows = append(rows, r.String())
+		}
+	}
+	for len(events) > 0 {
+		n := min(1+rng.IntN(250), len(events))
+		batch := make([]*operators.Record, n)
+		for i, e := range events[:n] {
+			batch[i] = &operators.Record{Raw: fmt.Appendf(nil, `{"ts":%d,"a":%q,"b":%q,"u":"u%d","v":%d}`, e.ts, e.a, e.b, e.u, e.v)}
+		}
+		op.Process(batch, emit)
+		events = events[n:]
+	}
+	op.Finish(emit)
+	return rows, c.Late.Load()
+}
+
+// TestHopMatchesReference checks HOP windows against every window of the
+// slide that contains each event, computed naively.
+func TestHopMatchesReference(t *testing.T) {
+	const size, slide = 20_000, 5_000
+	events := orderedEvents(rand.New(rand.NewPCG(4, 5)), 4000)
+	ptrs := make([]*windowEvent, len(events))
+	for i := range events {
+		ptrs[i] = &events[i]
+	}
+	rows, late := runWindowed(t, `@EventTime(column="ts")
+SELECT a, COUNT(*) AS n, SUM(v) AS total, MIN(v) AS lo FROM s GROUP BY HOP(ts, INTERVAL 5 SECOND, INTERVAL 20 SECOND), a`, ptrs, rand.New(rand.NewPCG(6, 7)))
+	if late != 0 {
+		t.Fatalf("%d late", late)
+	}
+	type key struct {
+		start int64
+		a     string
+	}
+	type acc struct{ n, total, lo int64 }
+	want := map[key]*acc{}
+	for _, e := range events {
+		// Windows start at multiples of the slide; those covering e
+		// start after e.ts-size and at or before e.ts.
+		first := e.ts - e.ts%slide - size + slide
+		for start := first; start <= e.ts; start += slide {
+			k := key{start, e.a}
+			w := want[k]
+			if w == nil {
+				w = &acc{lo: e.v}
+				want[k] = w
+			}
+			w.n++
+			w.total += e.v
+			w.lo = min(w.lo, e.v)
+		}
+	}
+	if len(rows) != len(want) {
+		t.Fatalf("%d rows, want %d", len(rows), len(want))
+	}
+	for _, r := range rows {
+		var m struct {
+			Start     int64 `json:"window_start"`
+			WindowEnd int64 `json:"window_end"`
+			A         string
+			N         int64
+			Total     int64
+			Lo        int64
+		}
+		if err := json.Unmarshal([]byte(r), &m); err != nil {
+			t.Fatal(err)
+		}
+		w := want[key{m.Start, m.A}]
+		if w == nil || m.WindowEnd != m.Start+size || m.N != w.n || m.Total != w.total || m.Lo != w.lo {
+			t.Fatalf("row %s, want %+v", r, w)
+		}
+	}
+}
