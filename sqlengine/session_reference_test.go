@@ -161,3 +161,72 @@ func sessionReference(clicks []click, gap, longest int64) []string {
 	slices.Sort(out)
 	return out
 }
+
+// TestSessionTagsMatchReference tags random clicks, in batches of random
+// size, and compares each event's session_seq with sessions cut naively;
+// session_id must name exactly the naive sessions (one id per session, no
+// id shared between two).
+func TestSessionTagsMatchReference(t *testing.T) {
+	const gap, longest = 30 * 60 * 1000, 2 * 60 * 60 * 1000
+	specs, err := sqlengine.Compile(`@EventTime(column="ts", lateness="0s")
+@Session(key="user_id", gap="30m", max_duration="2h")
+SELECT user_id, ts, session_id() AS sid, session_seq() AS seq FROM clicks`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for seed := range uint64(5) {
+		clicks := randomClicks(rand.New(rand.NewPCG(seed, 41)), 3000, gap, longest)
+		op := specs[0].Build(&operators.Counters{})
+		var got []map[string]any
+		emit := func(rows []*operators.Record) {
+			for _, r := range rows {
+				var m map[string]any
+				if err := json.Unmarshal(r.AppendJSON(nil), &m); err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, m)
+			}
+		}
+		rng := rand.New(rand.NewPCG(seed, 42))
+		for rest := clicks; len(rest) > 0; {
+			n := min(1+rng.IntN(200), len(rest))
+			batch := make([]*operators.Record, n)
+			for i, c := range rest[:n] {
+				batch[i] = &operators.Record{Raw: fmt.Appendf(nil, `{"ts":%d,"user_id":%q}`, c.ts, c.user)}
+			}
+			op.Process(batch, emit)
+			rest = rest[n:]
+		}
+		op.Finish(emit)
+		if len(got) != len(clicks) {
+			t.Fatalf("seed %d: %d rows for %d clicks", seed, len(got), len(clicks))
+		}
+		type open struct{ n, started, last, seq int64 }
+		sessions := map[string]*open{}
+		idOf := map[int64]string{} // naive session number → its id
+		seen := map[string]int64{}
+		var count int64
+		for i, c := range clicks {
+			s := sessions[c.user]
+			if s == nil || c.ts-s.last > gap || c.ts-s.started >= longest {
+				count++
+				s = &open{n: count, started: c.ts}
+				sessions[c.user] = s
+			}
+			s.last = c.ts
+			s.seq++
+			row := got[i]
+			sid, _ := row["sid"].(string)
+			if row["user_id"] != c.user || row["ts"] != float64(c.ts) || row["seq"] != float64(s.seq) {
+				t.Fatalf("seed %d, click %d (%+v): row %v, want seq %d", seed, i, c, row, s.seq)
+			}
+			if id, ok := idOf[s.n]; ok && id != sid {
+				t.Fatalf("seed %d, click %d: session %d has ids %s and %s", seed, i, s.n, id, sid)
+			}
+			if n, ok := seen[sid]; ok && n != s.n {
+				t.Fatalf("seed %d, click %d: id %s names sessions %d and %d", seed, i, sid, n, s.n)
+			}
+			idOf[s.n], seen[sid] = sid, s.n
+		}
+	}
+}
