@@ -283,7 +283,9 @@ func (p *percentile) UnmarshalBinary(b []byte) error {
 			return err
 		}
 		lo, hi, vals := fs[1+2*n], fs[2+2*n], fs[3+2*n:]
-		if !allFinite(vals) || !allFinite([]float64{lo, hi}) || lo > hi || len(vals)+n >= pendingMax {
+		// A digest holds more values than the exact phase: merged, or
+		// still waiting.
+		if (n == 0 && len(vals) <= exactValues) || !allFinite(vals) || !allFinite([]float64{lo, hi}) || lo > hi || len(vals)+n >= pendingMax {
 			return errPercentileState
 		}
 		if len(cents) == 0 {

@@ -206,6 +206,8 @@ func TestPercentileRefusesBadState(t *testing.T) {
 		"unsorted centroids":     merged(2, 5, 1, 4, 1, 4, 5),
 		"min above max":          merged(1, 3, 1, 4, 2),
 		"NaN waiting":            merged(1, 3, 1, 3, 3, math.NaN()),
+		"a digest of nothing":    merged(0, 1, 1),
+		"a digest of few values": merged(0, append([]float64{1, 1}, make([]float64, exactValues)...)...),
 		"more waiting than room": merged(0, append([]float64{1, 1}, make([]float64, pendingMax)...)...),
 	} {
 		if err := newAggregate(t, "MEDIAN").UnmarshalBinary(bad); err == nil {
