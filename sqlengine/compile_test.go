@@ -174,3 +174,22 @@ func TestPassThroughExtractsOnlyWhatItUses(t *testing.T) {
 		}
 	}
 }
+
+// A literal that is also a group key folds like any constant: GROUP BY 0
+// groups everything together and (0) is 0.
+func TestConstantThatIsAGroupKey(t *testing.T) {
+	specs, err := sqlengine.Compile(`SELECT (0) AS z, 0 AS k, COUNT(*) AS n FROM s GROUP BY 0`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []string
+	op := specs[0].Build(&operators.Counters{})
+	op.Process([]*operators.Record{{Raw: []byte(`{"a":1}`)}, {Raw: []byte(`{"a":2}`)}}, func(rs []*operators.Record) {
+		for _, r := range rs {
+			rows = append(rows, r.String())
+		}
+	})
+	if len(rows) != 1 || !strings.HasPrefix(rows[0], `{"z":0,"k":0,"n":2,`) {
+		t.Fatalf("rows %v", rows)
+	}
+}

@@ -65,12 +65,33 @@ func (c *compiler) compile(e sqlparser.Expr) (operators.Expr, error) {
 	if f, ok := c.scope.expression(e); ok {
 		return f, nil
 	}
-	f, err := c.compileNode(e)
-	if err != nil || !isConst(e) {
-		return f, err
+	if !isConst(e) {
+		return c.compileNode(e)
+	}
+	// Folded without the scope: a literal inside it may also be a group
+	// key (GROUP BY 0), which reads a row that folding does not have.
+	f, err := literals.compileNode(e)
+	if err != nil {
+		return nil, err
 	}
 	return constant(f(nil)), nil
 }
+
+// literals compiles constant expressions, in which nothing is a column, a
+// function or a group key.
+var literals = &compiler{scope: literalScope{}}
+
+type literalScope struct{}
+
+func (literalScope) column(c *sqlparser.ColName) (operators.Expr, error) {
+	return nil, errorf(c.Name.String(), "column %s in a constant expression", c.Name.String())
+}
+
+func (literalScope) function(*sqlparser.FuncExpr) (operators.Expr, bool, error) {
+	return nil, false, nil
+}
+
+func (literalScope) expression(sqlparser.Expr) (operators.Expr, bool) { return nil, false }
 
 func (c *compiler) compileNode(e sqlparser.Expr) (operators.Expr, error) {
 	switch e := e.(type) {
