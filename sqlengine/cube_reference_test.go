@@ -31,29 +31,16 @@ GROUP BY TUMBLE(ts, INTERVAL 10 SECOND), CUBE(a, b, c)`
 			if err != nil {
 				t.Fatal(err)
 			}
-			op := specs[0].Build(&operators.Counters{})
+			raws := make([][]byte, len(events))
+			for i, e := range events {
+				raws[i] = e.json()
+			}
 			var got []string
-			emit := func(rows []*operators.Record) {
-				for _, r := range rows {
-					var m map[string]any
-					if err := json.Unmarshal(r.AppendJSON(nil), &m); err != nil {
-						t.Fatal(err)
-					}
-					delete(m, "_key")
-					b, _ := json.Marshal(m)
-					got = append(got, string(b))
-				}
+			for _, m := range rowMaps(t, feedRandomBatches(specs[0].Build(&operators.Counters{}), raws, rng, 300)) {
+				delete(m, "_key")
+				b, _ := json.Marshal(m)
+				got = append(got, string(b))
 			}
-			for len(events) > 0 {
-				n := min(1+rng.IntN(300), len(events))
-				batch := make([]*operators.Record, n)
-				for i, e := range events[:n] {
-					batch[i] = &operators.Record{Raw: e.json()}
-				}
-				op.Process(batch, emit)
-				events = events[n:]
-			}
-			op.Finish(emit)
 			want := cubeReference(randomCubeEvents(rand.New(rand.NewPCG(seed, 7)), 4000))
 			slices.Sort(got)
 			if len(got) != len(want) {

@@ -87,24 +87,15 @@ func runWindowed(t *testing.T, sql string, events []*windowEvent, rng *rand.Rand
 	if err != nil {
 		t.Fatal(err)
 	}
+	raws := make([][]byte, len(events))
+	for i, e := range events {
+		raws[i] = fmt.Appendf(nil, `{"ts":%d,"a":%q,"b":%q,"u":"u%d","v":%d}`, e.ts, e.a, e.b, e.u, e.v)
+	}
 	c := &operators.Counters{}
-	op := specs[0].Build(c)
 	var rows []string
-	emit := func(rs []*operators.Record) {
-		for _, r := range rs {
-			rows = append(rows, r.String())
-		}
+	for _, r := range feedRandomBatches(specs[0].Build(c), raws, rng, 250) {
+		rows = append(rows, r.String())
 	}
-	for len(events) > 0 {
-		n := min(1+rng.IntN(250), len(events))
-		batch := make([]*operators.Record, n)
-		for i, e := range events[:n] {
-			batch[i] = &operators.Record{Raw: fmt.Appendf(nil, `{"ts":%d,"a":%q,"b":%q,"u":"u%d","v":%d}`, e.ts, e.a, e.b, e.u, e.v)}
-		}
-		op.Process(batch, emit)
-		events = events[n:]
-	}
-	op.Finish(emit)
 	return rows, c.Late.Load()
 }
 

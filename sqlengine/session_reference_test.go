@@ -35,34 +35,21 @@ GROUP BY SESSION(ts, INTERVAL 30 MINUTE, INTERVAL 2 HOUR), user_id`
 			if err != nil {
 				t.Fatal(err)
 			}
-			op := specs[0].Build(&operators.Counters{})
+			raws := make([][]byte, len(clicks))
+			for i, c := range clicks {
+				raws[i] = fmt.Appendf(nil, `{"ts":%d,"user_id":%q,"page":%q,"v":%d}`, c.ts, c.user, c.page, c.v)
+			}
+			rows := feedRandomBatches(specs[0].Build(&operators.Counters{}), raws, rand.New(rand.NewPCG(seed, 12)), 200)
 			var got []string
 			ids := map[string][]string{} // session_id → its rows' events
-			emit := func(rows []*operators.Record) {
-				for _, r := range rows {
-					var m map[string]any
-					if err := json.Unmarshal(r.AppendJSON(nil), &m); err != nil {
-						t.Fatal(err)
-					}
-					id, _ := m["session_id"].(string)
-					ids[id] = append(ids[id], m["event"].(string))
-					delete(m, "session_id")
-					delete(m, "_key")
-					b, _ := json.Marshal(m)
-					got = append(got, string(b))
-				}
+			for _, m := range rowMaps(t, rows) {
+				id, _ := m["session_id"].(string)
+				ids[id] = append(ids[id], m["event"].(string))
+				delete(m, "session_id")
+				delete(m, "_key")
+				b, _ := json.Marshal(m)
+				got = append(got, string(b))
 			}
-			rng := rand.New(rand.NewPCG(seed, 12))
-			for rest := clicks; len(rest) > 0; {
-				n := min(1+rng.IntN(200), len(rest))
-				batch := make([]*operators.Record, n)
-				for i, c := range rest[:n] {
-					batch[i] = &operators.Record{Raw: fmt.Appendf(nil, `{"ts":%d,"user_id":%q,"page":%q,"v":%d}`, c.ts, c.user, c.page, c.v)}
-				}
-				op.Process(batch, emit)
-				rest = rest[n:]
-			}
-			op.Finish(emit)
 			want := sessionReference(clicks, gap, longest)
 			slices.Sort(got)
 			if len(got) != len(want) {
@@ -176,28 +163,11 @@ SELECT user_id, ts, session_id() AS sid, session_seq() AS seq FROM clicks`)
 	}
 	for seed := range uint64(5) {
 		clicks := randomClicks(rand.New(rand.NewPCG(seed, 41)), 3000, gap, longest)
-		op := specs[0].Build(&operators.Counters{})
-		var got []map[string]any
-		emit := func(rows []*operators.Record) {
-			for _, r := range rows {
-				var m map[string]any
-				if err := json.Unmarshal(r.AppendJSON(nil), &m); err != nil {
-					t.Fatal(err)
-				}
-				got = append(got, m)
-			}
+		raws := make([][]byte, len(clicks))
+		for i, c := range clicks {
+			raws[i] = fmt.Appendf(nil, `{"ts":%d,"user_id":%q}`, c.ts, c.user)
 		}
-		rng := rand.New(rand.NewPCG(seed, 42))
-		for rest := clicks; len(rest) > 0; {
-			n := min(1+rng.IntN(200), len(rest))
-			batch := make([]*operators.Record, n)
-			for i, c := range rest[:n] {
-				batch[i] = &operators.Record{Raw: fmt.Appendf(nil, `{"ts":%d,"user_id":%q}`, c.ts, c.user)}
-			}
-			op.Process(batch, emit)
-			rest = rest[n:]
-		}
-		op.Finish(emit)
+		got := rowMaps(t, feedRandomBatches(specs[0].Build(&operators.Counters{}), raws, rand.New(rand.NewPCG(seed, 42)), 200))
 		if len(got) != len(clicks) {
 			t.Fatalf("seed %d: %d rows for %d clicks", seed, len(got), len(clicks))
 		}
