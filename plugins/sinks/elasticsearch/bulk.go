@@ -161,8 +161,15 @@ func (w *writer) items(body []byte, res buffer.Result) (buffer.Result, error) {
 		}
 		row := w.sent[i]
 		i++
-		_ = jsonparser.ObjectEach(item, func(action, result []byte, _ jsonparser.ValueType, _ int) error {
-			status, _ := jsonparser.GetInt(result, "status")
+		actions := 0
+		err := jsonparser.ObjectEach(item, func(action, result []byte, _ jsonparser.ValueType, _ int) error {
+			if actions++; actions > 1 {
+				return fmt.Errorf("item %d has more than one action", i)
+			}
+			status, err := jsonparser.GetInt(result, "status")
+			if err != nil {
+				return fmt.Errorf("item %d has no status", i)
+			}
 			typ, _ := jsonparser.GetString(result, "error", "type")
 			if status < 300 || (status == 409 && typ == "version_conflict_engine_exception" && string(action) == "create") {
 				return nil // a create that finds the document there is done
@@ -179,6 +186,10 @@ func (w *writer) items(body []byte, res buffer.Result) (buffer.Result, error) {
 			}
 			return nil
 		})
+		if err == nil && actions == 0 {
+			err = fmt.Errorf("item %d has no action", i)
+		}
+		perr = err
 	}, "items")
 	if err == nil {
 		err = perr
