@@ -31,6 +31,9 @@ type Config struct {
 	Items  int // catalogue size: /item/1 … /item/Items
 }
 
+// MaxUsers bounds Users: each user is a few dozen bytes of schedule.
+const MaxUsers = 100_000_000
+
 // DefaultConfig is a mid-sized shop: 10,000 users, 4% bots, an abusive IP
 // at 50 requests/s, 10,000 items, starting 2025-01-01 UTC.
 func DefaultConfig() Config {
@@ -86,12 +89,17 @@ func (c Config) validate() error {
 		return fmt.Errorf("generator: users must be at least 1, got %d", c.Users)
 	case c.Rate < 0 || math.IsNaN(c.Rate) || math.IsInf(c.Rate, 0):
 		return fmt.Errorf("generator: rate must be a finite number >= 0, got %v", c.Rate)
+	case !(c.BotFraction >= 0 && c.BotFraction <= maxBotShare):
+		return fmt.Errorf("generator: bot fraction must be within [0, %v], got %v", maxBotShare, c.BotFraction)
+	case c.Rate > 0 && UsersFor(c.Rate, c.BotFraction) > MaxUsers:
+		return fmt.Errorf("generator: a rate of %v events/s needs %d users, more than the %d it keeps: at most about %.0f events/s",
+			c.Rate, UsersFor(c.Rate, c.BotFraction), MaxUsers, float64(MaxUsers)/float64(UsersFor(1000, c.BotFraction))*1000)
+	case c.Users > MaxUsers:
+		return fmt.Errorf("generator: users must be at most %d (about 48 bytes each), got %d", MaxUsers, c.Users)
 	case c.Count < 0:
 		return fmt.Errorf("generator: count must be >= 0, got %d", c.Count)
 	case c.Duration < 0:
 		return fmt.Errorf("generator: duration must be >= 0, got %v", c.Duration)
-	case !(c.BotFraction >= 0 && c.BotFraction <= maxBotShare):
-		return fmt.Errorf("generator: bot fraction must be within [0, %v], got %v", maxBotShare, c.BotFraction)
 	case !(c.AbuseRate >= 0) || math.IsInf(c.AbuseRate, 0):
 		return fmt.Errorf("generator: abuse rate must be a finite number >= 0, got %v", c.AbuseRate)
 	case c.Jitter < 0:

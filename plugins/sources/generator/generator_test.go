@@ -3,6 +3,7 @@ package generator
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -230,7 +231,10 @@ func TestConfigErrors(t *testing.T) {
 		{"no users", func(c *Config) { c.Users = 0 }, "users must be at least 1"},
 		{"negative rate", func(c *Config) { c.Rate = -1 }, "rate must be"},
 		{"too few users for the rate", func(c *Config) { c.Users = 100; c.Rate = 1000 }, "needs at least 259647 users"},
+		{"too many users", func(c *Config) { c.Users = MaxUsers + 1 }, "users must be at most 100000000"},
+		{"a rate past the users it can keep", func(c *Config) { c.Users = MaxUsers + 1; c.Rate = 1e12 }, "a rate of 1e+12 events/s needs 259646689967630 users"},
 		{"bot share", func(c *Config) { c.BotFraction = 0.9 }, "bot fraction must be within [0, 0.5]"},
+		{"NaN bot share", func(c *Config) { c.BotFraction = math.NaN(); c.Rate = 1000 }, "bot fraction must be within"},
 		{"negative count", func(c *Config) { c.Count = -5 }, "count must be >= 0"},
 		{"negative jitter", func(c *Config) { c.Jitter = -time.Second }, "jitter must be >= 0"},
 		{"no items", func(c *Config) { c.Items = 0 }, "items must be at least 1"},
