@@ -23,7 +23,8 @@ func TestRunDispatch(t *testing.T) {
 		{args: []string{"sevre"}, code: 2, stderr: `sluice: unknown command "sevre"`, noStdout: true},
 		{args: []string{"serve", "--no-such-flag"}, code: 2, stderr: "flag provided but not defined: -no-such-flag", noStdout: true},
 		{args: []string{"serve", "extra"}, code: 2, stderr: `sluice serve takes no arguments, got ["extra"]`, noStdout: true},
-		{args: []string{"serve", "--queue-size", "0"}, code: 1, stderr: "sluice serve: --queue-size 0: want at least 1"},
+		{args: []string{"serve", "--queue-size", "0"}, code: 1, stderr: "sluice serve: --queue-size 0: want 1 to 100000 batches"},
+		{args: []string{"serve", "--queue-size", "1000000000"}, code: 1, stderr: "sluice serve: --queue-size 1000000000: want 1 to 100000 batches"},
 	}
 	for _, tc := range cases {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {

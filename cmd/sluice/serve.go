@@ -102,8 +102,8 @@ command line wins over the environment.
 	if err := applyEnv(fs, getenv); err != nil {
 		return nil, err
 	}
-	if c.queueSize <= 0 {
-		return nil, fmt.Errorf("--queue-size %d: want at least 1", c.queueSize)
+	if c.queueSize <= 0 || c.queueSize > maxQueueSize {
+		return nil, fmt.Errorf("--queue-size %d: want 1 to %d batches", c.queueSize, maxQueueSize)
 	}
 	if c.checkpointInterval <= 0 {
 		return nil, fmt.Errorf("--checkpoint-interval %v: want a positive duration", c.checkpointInterval)
@@ -178,6 +178,9 @@ func (c *serveConfig) newServer(log *slog.Logger) (*operators.Runtime, *server.S
 	}
 	return rt, srv, nil
 }
+
+// maxQueueSize bounds --queue-size: every stream preallocates its queue.
+const maxQueueSize = 100_000
 
 func serve(ctx context.Context, args []string, _, stderr io.Writer) error {
 	c, err := parseServe(args, os.Getenv, stderr)

@@ -34,6 +34,9 @@ type Config struct {
 // MaxUsers bounds Users: each user is a few dozen bytes of schedule.
 const MaxUsers = 100_000_000
 
+// MaxItems bounds Items: each item's pages are about a hundred bytes.
+const MaxItems = 1_000_000
+
 // DefaultConfig is a mid-sized shop: 10,000 users, 4% bots, an abusive IP
 // at 50 requests/s, 10,000 items, starting 2025-01-01 UTC.
 func DefaultConfig() Config {
@@ -104,8 +107,8 @@ func (c Config) validate() error {
 		return fmt.Errorf("generator: abuse rate must be a finite number >= 0, got %v", c.AbuseRate)
 	case c.Jitter < 0:
 		return fmt.Errorf("generator: jitter must be >= 0, got %v", c.Jitter)
-	case c.Items < 1:
-		return fmt.Errorf("generator: items must be at least 1, got %d", c.Items)
+	case c.Items < 1 || c.Items > MaxItems:
+		return fmt.Errorf("generator: items must be within [1, %d], got %d", MaxItems, c.Items)
 	}
 	return nil
 }

@@ -237,7 +237,8 @@ func TestConfigErrors(t *testing.T) {
 		{"NaN bot share", func(c *Config) { c.BotFraction = math.NaN(); c.Rate = 1000 }, "bot fraction must be within"},
 		{"negative count", func(c *Config) { c.Count = -5 }, "count must be >= 0"},
 		{"negative jitter", func(c *Config) { c.Jitter = -time.Second }, "jitter must be >= 0"},
-		{"no items", func(c *Config) { c.Items = 0 }, "items must be at least 1"},
+		{"no items", func(c *Config) { c.Items = 0 }, "items must be within [1, 1000000], got 0"},
+		{"too many items", func(c *Config) { c.Items = 2_000_000_000 }, "items must be within [1, 1000000], got 2000000000"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := testConfig()
