@@ -22,7 +22,7 @@ func init() {
 		New: func(params []operators.Value) (operators.AggregatorFactory, error) {
 			p, ok := params[0].Num()
 			if !ok || params[0].Kind == operators.KindString || !(p > 0 && p <= 100) {
-				return nil, fmt.Errorf("PERCENTILE: p must be a number in (0, 100], got %s", params[0])
+				return nil, fmt.Errorf("p must be a number in (0, 100], got %s", params[0])
 			}
 			return func(dst []operators.Aggregator) { operators.Fill(dst, percentile{q: p / 100}) }, nil
 		},

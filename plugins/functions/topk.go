@@ -28,7 +28,7 @@ func init() {
 		New: func(params []operators.Value) (operators.AggregatorFactory, error) {
 			k := params[0]
 			if k.Kind != operators.KindInt || k.I < 1 || k.I > maxTopK {
-				return nil, fmt.Errorf("TOPK: k must be an integer in [1, %d], got %s", maxTopK, k)
+				return nil, fmt.Errorf("k must be an integer in [1, %d], got %s", maxTopK, k)
 			}
 			return func(dst []operators.Aggregator) { operators.Fill(dst, topK{k: int(k.I)}) }, nil
 		},
