@@ -102,7 +102,7 @@ func (s *Server) Close() {
 
 func (s *Server) routes() chi.Router {
 	r := chi.NewRouter()
-	r.Use(s.logRequests)
+	r.Use(s.logRequests, s.recoverPanics)
 	admin := requireToken(s.cfg.AdminToken)
 	r.Get("/healthz", s.health)
 	r.Handle("/metrics", s.metricsHandler())
