@@ -78,6 +78,8 @@ func checkIndexName(name string) error {
 	switch {
 	case name == "":
 		return fmt.Errorf("empty index name")
+	case name == "." || name == "..":
+		return fmt.Errorf("index name %q is not allowed", name)
 	case strings.ToLower(name) != name:
 		return fmt.Errorf("index name %q must be lowercase", name)
 	case strings.ContainsAny(name[:1], "-_+"):

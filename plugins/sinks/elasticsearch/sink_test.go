@@ -290,6 +290,7 @@ func TestConfigErrors(t *testing.T) {
 		{args: map[string]string{"index": "Metrics-{yyyy}"}, want: `elasticsearch sink: index="Metrics-{yyyy}": index name "Metrics-1970" must be lowercase`},
 		{args: map[string]string{"index": "m-{yyyy.MMM}"}, want: `elasticsearch sink: index="m-{yyyy.MMM}": unknown date token at "M" (use yyyy, yy, MM, dd, HH and . - _ +)`},
 		{args: map[string]string{"index": "m-{yyyy"}, want: `elasticsearch sink: index="m-{yyyy": '{' without '}'`},
+		{args: map[string]string{"index": ".."}, want: `elasticsearch sink: index="..": index name ".." is not allowed`},
 		{args: map[string]string{"index": "m-}"}, want: `elasticsearch sink: index="m-}": '}' without '{'`},
 		{args: map[string]string{"index": "m", "id": "{date}:{device}"}, columns: []string{"date", "mid"},
 			want: `elasticsearch sink: id: "{date}:{device}" names column "device", which the statement does not output (it outputs date, mid)`},
