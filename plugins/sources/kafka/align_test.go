@@ -2,6 +2,7 @@ package kafka
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -98,5 +99,53 @@ func TestAlignerAway(t *testing.T) {
 	}
 	if got, _ := a.release(t0.Add(5*time.Second), nil, 10); len(got) != 1 || a.lateByTime.Load() != 1 {
 		t.Errorf("after 2 s of real silence: released %d, counted %d; want the message, counted", len(got), a.lateByTime.Load())
+	}
+}
+
+// TestAlignerRandomFetches feeds three partitions' backlogs in fetches of
+// random size and order, releasing between fetches: with no partition
+// silent and memory to spare, the messages come out exactly once each, in
+// timestamp order across partitions, however the fetches interleave.
+func TestAlignerRandomFetches(t *testing.T) {
+	for seed := range uint64(20) {
+		rng := rand.New(rand.NewPCG(seed, 61))
+		t0 := time.Unix(1000, 0)
+		backlog := map[int][]kafkago.Message{}
+		total := 0
+		for p := range 3 {
+			n := 50 + rng.IntN(200)
+			ts := int64(rng.IntN(1000))
+			for off := range n {
+				ts += rng.Int64N(20) // ties within and across partitions
+				backlog[p] = append(backlog[p], kafkago.Message{Partition: p, Offset: int64(off), Time: time.UnixMilli(ts), HighWaterMark: int64(n)})
+			}
+			total += n
+		}
+		a := newAligner([]int{0, 1, 2}, nil, time.Hour, 1<<30, t0)
+		var out []kafkago.Message
+		for round := 0; len(out) < total; round++ {
+			if round > 100_000 {
+				t.Fatalf("seed %d: %d of %d released after %d rounds", seed, len(out), total, round)
+			}
+			if p := rng.IntN(3); len(backlog[p]) > 0 {
+				k := min(1+rng.IntN(40), len(backlog[p]))
+				a.add(backlog[p][:k], t0)
+				backlog[p] = backlog[p][k:]
+			}
+			batch, _ := a.release(t0, nil, 1+rng.IntN(100))
+			out = append(out, batch...)
+			if a.lateByTime.Load()+a.lateByMemory.Load() != 0 {
+				t.Fatalf("seed %d: released early", seed)
+			}
+		}
+		if len(out) != total || a.held != 0 {
+			t.Fatalf("seed %d: released %d of %d, %d held", seed, len(out), total, a.held)
+		}
+		for i := 1; i < len(out); i++ {
+			if earlier(&out[i], out[i].Partition, &out[i-1], out[i-1].Partition) {
+				t.Fatalf("seed %d: %d/%d at %v released after %d/%d at %v", seed,
+					out[i].Partition, out[i].Offset, out[i].Time, out[i-1].Partition, out[i-1].Offset, out[i-1].Time)
+			}
+		}
 	}
 }
