@@ -1,6 +1,8 @@
 package functions
 
 import (
+	"github.com/influxdata/tdigest"
+
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -226,5 +228,30 @@ func BenchmarkPercentileAdd(b *testing.B) {
 	b.ReportAllocs()
 	for n := 0; b.Loop(); n++ {
 		agg.Add(values[n%len(values)])
+	}
+}
+
+// digestQuantile is the library's TDigest.Quantile with the extremes given
+// rather than kept: over a digest whose outer centroids are single values
+// (so that the library's extremes are the true ones), both answer alike.
+func TestDigestQuantileIsTheLibrarys(t *testing.T) {
+	r := rand.New(rand.NewPCG(12, 13))
+	for _, n := range []int{2, 10, 500, 3000} {
+		d := tdigest.NewWithCompression(compression)
+		lo, hi := math.Inf(1), math.Inf(-1)
+		for range n {
+			x := math.Exp(3 + r.NormFloat64())
+			d.Add(x, 1)
+			lo, hi = min(lo, x), max(hi, x)
+		}
+		cs := d.Centroids()
+		if cs[0].Weight != 1 || cs[len(cs)-1].Weight != 1 {
+			t.Fatalf("n=%d: outer centroids weigh %v and %v", n, cs[0].Weight, cs[len(cs)-1].Weight)
+		}
+		for _, q := range []float64{0, 0.001, 0.01, 0.25, 0.5, 0.9, 0.95, 0.99, 0.999, 1} {
+			if got, want := digestQuantile(cs, lo, hi, q), d.Quantile(q); got != want {
+				t.Errorf("n=%d q=%v: %v, the library says %v", n, q, got, want)
+			}
+		}
 	}
 }
