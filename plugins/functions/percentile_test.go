@@ -1,13 +1,13 @@
 package functions
 
 import (
-	"github.com/influxdata/tdigest"
-
 	"math"
 	"math/rand/v2"
 	"slices"
 	"sort"
 	"testing"
+
+	"github.com/influxdata/tdigest"
 
 	"sluice/operators"
 )
