@@ -43,13 +43,8 @@ GROUP BY TUMBLE(ts, INTERVAL 10 SECOND), CUBE(a, b, c)`
 			}
 			want := cubeReference(randomCubeEvents(rand.New(rand.NewPCG(seed, 7)), 4000))
 			slices.Sort(got)
-			if len(got) != len(want) {
-				t.Fatalf("%d rows, want %d", len(got), len(want))
-			}
-			for i := range got {
-				if got[i] != want[i] {
-					t.Fatalf("row %d:\n got %s\nwant %s", i, got[i], want[i])
-				}
+			if i := firstDifference(got, want); i >= 0 {
+				t.Fatalf("row %d of %d/%d:\n got %s\nwant %s", i, len(got), len(want), at(got, i), at(want, i))
 			}
 		})
 	}

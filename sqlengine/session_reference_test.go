@@ -52,13 +52,8 @@ GROUP BY SESSION(ts, INTERVAL 30 MINUTE, INTERVAL 2 HOUR), user_id`
 			}
 			want := sessionReference(clicks, gap, longest)
 			slices.Sort(got)
-			if len(got) != len(want) {
-				t.Fatalf("%d rows, want %d", len(got), len(want))
-			}
-			for i := range got {
-				if got[i] != want[i] {
-					t.Fatalf("row %d:\n got %s\nwant %s", i, got[i], want[i])
-				}
+			if i := firstDifference(got, want); i >= 0 {
+				t.Fatalf("row %d of %d/%d:\n got %s\nwant %s", i, len(got), len(want), at(got, i), at(want, i))
 			}
 			for id, events := range ids {
 				if id == "" || !slices.Equal(events, []string{"start", "end"}) {
