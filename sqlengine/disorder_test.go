@@ -1,6 +1,7 @@
 package sqlengine_test
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -31,23 +32,10 @@ SELECT b, COUNT(*) AS n FROM s GROUP BY TUMBLE(ts, INTERVAL 30 SECOND), b ORDER 
 			t.Run(fmt.Sprint(name, "/", seed), func(t *testing.T) {
 				rng := rand.New(rand.NewPCG(seed, 31))
 				events := orderedEvents(rng, 5000)
-				shuffled := slices.Clone(events)
 				// Each event is delivered as if it had waited up to 2 s.
-				delay := make(map[*windowEvent]int64, len(events))
-				for i := range shuffled {
-					delay[&shuffled[i]] = shuffled[i].ts + rng.Int64N(2000)
-				}
-				order := make([]*windowEvent, len(shuffled))
-				for i := range shuffled {
-					order[i] = &shuffled[i]
-				}
-				slices.SortStableFunc(order, func(x, y *windowEvent) int { return int(delay[x] - delay[y]) })
-				inOrder := make([]*windowEvent, len(events))
-				for i := range events {
-					inOrder[i] = &events[i]
-				}
-				want, wantLate := runWindowed(t, sql, inOrder, rand.New(rand.NewPCG(seed, 32)))
-				got, gotLate := runWindowed(t, sql, order, rand.New(rand.NewPCG(seed, 33)))
+				shuffled := deliveryOrder(rng, events, 1, 2000)
+				want, wantLate := runWindowed(t, sql, events, rand.New(rand.NewPCG(seed, 32)))
+				got, gotLate := runWindowed(t, sql, shuffled, rand.New(rand.NewPCG(seed, 33)))
 				if wantLate != 0 || gotLate != 0 {
 					t.Fatalf("late events: %d in order, %d shuffled", wantLate, gotLate)
 				}
@@ -69,6 +57,32 @@ type windowEvent struct {
 	v    int64
 }
 
+func (e windowEvent) json() []byte {
+	return fmt.Appendf(nil, `{"ts":%d,"a":%q,"b":%q,"u":"u%d","v":%d}`, e.ts, e.a, e.b, e.u, e.v)
+}
+
+// deliveryOrder is events in the order they arrive when one in every of
+// them (every event, for 1) waits up to most milliseconds after its time.
+func deliveryOrder(rng *rand.Rand, events []windowEvent, every int, most int64) []windowEvent {
+	due := make([]int64, len(events))
+	for i, e := range events {
+		due[i] = e.ts
+		if rng.IntN(every) == 0 {
+			due[i] += rng.Int64N(most)
+		}
+	}
+	order := make([]int, len(events))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(x, y int) int { return cmp.Compare(due[x], due[y]) })
+	out := make([]windowEvent, len(events))
+	for i, k := range order {
+		out[i] = events[k]
+	}
+	return out
+}
+
 func orderedEvents(rng *rand.Rand, n int) []windowEvent {
 	out := make([]windowEvent, n)
 	var ts int64
@@ -81,7 +95,7 @@ func orderedEvents(rng *rand.Rand, n int) []windowEvent {
 
 // runWindowed runs sql over events in batches of random size and returns
 // its rows and late count.
-func runWindowed(t *testing.T, sql string, events []*windowEvent, rng *rand.Rand) ([]string, uint64) {
+func runWindowed(t *testing.T, sql string, events []windowEvent, rng *rand.Rand) ([]string, uint64) {
 	t.Helper()
 	specs, err := sqlengine.Compile(sql)
 	if err != nil {
@@ -89,7 +103,7 @@ func runWindowed(t *testing.T, sql string, events []*windowEvent, rng *rand.Rand
 	}
 	raws := make([][]byte, len(events))
 	for i, e := range events {
-		raws[i] = fmt.Appendf(nil, `{"ts":%d,"a":%q,"b":%q,"u":"u%d","v":%d}`, e.ts, e.a, e.b, e.u, e.v)
+		raws[i] = e.json()
 	}
 	c := &operators.Counters{}
 	var rows []string
@@ -104,12 +118,8 @@ func runWindowed(t *testing.T, sql string, events []*windowEvent, rng *rand.Rand
 func TestHopMatchesReference(t *testing.T) {
 	const size, slide = 20_000, 5_000
 	events := orderedEvents(rand.New(rand.NewPCG(4, 5)), 4000)
-	ptrs := make([]*windowEvent, len(events))
-	for i := range events {
-		ptrs[i] = &events[i]
-	}
 	rows, late := runWindowed(t, `@EventTime(column="ts")
-SELECT a, COUNT(*) AS n, SUM(v) AS total, MIN(v) AS lo FROM s GROUP BY HOP(ts, INTERVAL 5 SECOND, INTERVAL 20 SECOND), a`, ptrs, rand.New(rand.NewPCG(6, 7)))
+SELECT a, COUNT(*) AS n, SUM(v) AS total, MIN(v) AS lo FROM s GROUP BY HOP(ts, INTERVAL 5 SECOND, INTERVAL 20 SECOND), a`, events, rand.New(rand.NewPCG(6, 7)))
 	if late != 0 {
 		t.Fatalf("%d late", late)
 	}
@@ -172,22 +182,10 @@ FROM s GROUP BY TUMBLE(ts, INTERVAL 10 SECOND), CUBE(a, b)`)
 		rng := rand.New(rand.NewPCG(seed, 51))
 		events := orderedEvents(rng, 5000)
 		// A tenth of the events arrive up to 30 s after their time.
-		due := make([]int64, len(events))
-		for i, e := range events {
-			due[i] = e.ts
-			if rng.IntN(10) == 0 {
-				due[i] += rng.Int64N(30_000)
-			}
-		}
-		order := make([]int, len(events))
-		for i := range order {
-			order[i] = i
-		}
-		slices.SortStableFunc(order, func(x, y int) int { return int(due[x] - due[y]) })
-		raws := make([][]byte, len(order))
-		for i, k := range order {
-			e := events[k]
-			raws[i] = fmt.Appendf(nil, `{"ts":%d,"a":%q,"b":%q,"u":"u%d","v":%d}`, e.ts, e.a, e.b, e.u, e.v)
+		arrived := deliveryOrder(rng, events, 10, 30_000)
+		raws := make([][]byte, len(arrived))
+		for i, e := range arrived {
+			raws[i] = e.json()
 		}
 		c := &operators.Counters{}
 		last := map[string]map[string]any{}
