@@ -177,9 +177,10 @@ func TestPassThroughExtractsOnlyWhatItUses(t *testing.T) {
 }
 
 // A literal that is also a group key folds like any constant: GROUP BY 0
-// groups everything together and (0) is 0.
+// groups everything together, (0) is 0, and constant IN lists and function
+// arguments that hold it are folded too.
 func TestConstantThatIsAGroupKey(t *testing.T) {
-	specs, err := sqlengine.Compile(`SELECT (0) AS z, 0 AS k, COUNT(*) AS n FROM s GROUP BY 0`)
+	specs, err := sqlengine.Compile(`SELECT (0) AS z, 0 AS k, COUNT(*) AS n FROM s GROUP BY 0 HAVING 1 IN (0, 2) OR ABS(0) = 0`)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -68,13 +68,23 @@ func (c *compiler) compile(e sqlparser.Expr) (operators.Expr, error) {
 	if !isConst(e) {
 		return c.compileNode(e)
 	}
-	// Folded without the scope: a literal inside it may also be a group
-	// key (GROUP BY 0), which reads a row that folding does not have.
-	f, err := literals.compileNode(e)
+	v, err := fold(e)
 	if err != nil {
 		return nil, err
 	}
-	return constant(f(nil)), nil
+	return constant(v), nil
+}
+
+// fold evaluates a constant expression (isConst) once. It compiles it
+// without the statement's scope: a literal inside it may also be a group
+// key (GROUP BY 0), whose compiled form reads a row that folding does not
+// have.
+func fold(e sqlparser.Expr) (operators.Value, error) {
+	f, err := literals.compileNode(e)
+	if err != nil {
+		return operators.Value{}, err
+	}
+	return f(nil), nil
 }
 
 // literals compiles constant expressions, in which nothing is a column, a
@@ -289,9 +299,13 @@ func (c *compiler) in(x operators.Expr, e *sqlparser.ComparisonExpr) (operators.
 	negate := e.Operator == sqlparser.NotInStr
 	if allConst {
 		// The usual x IN ('a', 'b'): the values are known now.
-		vals := make([]operators.Value, len(list))
-		for i, f := range list {
-			vals[i] = f(nil)
+		vals := make([]operators.Value, len(tuple))
+		for i, t := range tuple {
+			v, err := fold(t)
+			if err != nil {
+				return nil, err
+			}
+			vals[i] = v
 		}
 		return func(row []operators.Value) operators.Value {
 			v := x(row)
@@ -706,16 +720,22 @@ func (c *compiler) call(name string, args []sqlparser.Expr) (operators.Expr, err
 		allConst = allConst && isConst(a)
 	}
 	buf := make([]operators.Value, len(args))
-	eval := func(row []operators.Value) operators.Value {
+	if allConst && !fn.Volatile {
+		for i, a := range args {
+			v, err := fold(a)
+			if err != nil {
+				return nil, err
+			}
+			buf[i] = v
+		}
+		return constant(fn.Eval(buf)), nil
+	}
+	return func(row []operators.Value) operators.Value {
 		for i, x := range compiled {
 			buf[i] = x(row)
 		}
 		return fn.Eval(buf)
-	}
-	if allConst && !fn.Volatile {
-		return constant(eval(nil)), nil
-	}
-	return eval, nil
+	}, nil
 }
 
 func arity(min, max int) string {
