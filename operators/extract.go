@@ -20,11 +20,15 @@ type Extractor struct {
 	found  []bool  // scratch: slots filled from the JSON
 	layout *Layout // the last indexed layout seen
 	pos    []int   // per path: its member in layout, or -1
+	// seen keeps pos for every layout met so far (at most maxLayouts, as
+	// a stream interns), so that events of a few layouts arriving mixed
+	// do not resolve their paths again each time.
+	seen map[*Layout][]int
 }
 
 // NewExtractor extracts each path into the slot of the same index.
 func NewExtractor(paths [][]string) *Extractor {
-	x := &Extractor{paths: paths, idx: make([]int, len(paths)), pos: make([]int, len(paths))}
+	x := &Extractor{paths: paths, idx: make([]int, len(paths))}
 	for i := range x.idx {
 		x.idx[i] = -1
 	}
@@ -91,8 +95,16 @@ func (x *Extractor) fromRaw(raw []byte, ix *RawIndex, dst []Value) {
 	if ix != nil {
 		if ix.layout != x.layout {
 			x.layout = ix.layout
-			for i, p := range x.paths {
-				x.pos[i] = ix.layout.pos(p[0])
+			x.pos = x.seen[ix.layout]
+			if x.pos == nil {
+				x.pos = make([]int, len(x.paths))
+				for i, p := range x.paths {
+					x.pos[i] = ix.layout.pos(p[0])
+				}
+				if x.seen == nil {
+					x.seen = map[*Layout][]int{}
+				}
+				x.seen[ix.layout] = x.pos
 			}
 		}
 		for i, p := range x.paths {

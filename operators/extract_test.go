@@ -143,3 +143,31 @@ func TestArrivalIsNotTakenFromTheEvent(t *testing.T) {
 		}
 	}
 }
+
+// Records of two key orders arriving mixed each read their own fields:
+// the extractor keeps the positions of every layout it has met.
+func TestExtractMixedLayouts(t *testing.T) {
+	var ls Layouts
+	x := NewExtractor([][]string{{"a"}, {"b"}, {"c"}})
+	dst := make([]Value, 3)
+	for i := range 6 {
+		raw := []byte(`{"a":1,"b":"x"}`)
+		if i%2 == 1 {
+			raw = []byte(`{"c":true,"b":"y","a":2}`)
+		}
+		r := &Record{Raw: raw, Index: IndexRaw(raw, &ls)}
+		x.Extract(r, dst)
+		want := []Value{Int(1), Str("x"), Null()}
+		if i%2 == 1 {
+			want = []Value{Int(2), Str("y"), Bool(true)}
+		}
+		for k := range want {
+			if dst[k] != want[k] {
+				t.Fatalf("record %d field %d: %v, want %v", i, k, dst[k], want[k])
+			}
+		}
+	}
+	if len(x.seen) != 2 {
+		t.Fatalf("%d layouts remembered, want 2", len(x.seen))
+	}
+}
