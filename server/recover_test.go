@@ -27,11 +27,25 @@ func TestHandlerPanicAnswers500(t *testing.T) {
 		t.Fatalf("log:\n%s", logged.String())
 	}
 
-	aborted := s.recoverPanics(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic(http.ErrAbortHandler) }))
-	defer func() {
-		if p := recover(); p != http.ErrAbortHandler {
-			t.Fatalf("ErrAbortHandler not passed on: %v", p)
+	for name, h := range map[string]http.HandlerFunc{
+		"an aborting handler": func(http.ResponseWriter, *http.Request) { panic(http.ErrAbortHandler) },
+		"a panic mid-answer": func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "text/event-stream")
+			_, _ = w.Write([]byte("data: 1\n\n"))
+			panic("broken")
+		},
+	} {
+		rec := httptest.NewRecorder()
+		func() {
+			defer func() {
+				if p := recover(); p != http.ErrAbortHandler {
+					t.Errorf("%s: panic %v, want the connection cut (http.ErrAbortHandler)", name, p)
+				}
+			}()
+			s.recoverPanics(h).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+		}()
+		if strings.Contains(rec.Body.String(), "internal error") {
+			t.Errorf("%s: an error was written into the answer: %q", name, rec.Body.String())
 		}
-	}()
-	aborted.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil))
+	}
 }
