@@ -152,15 +152,16 @@ func (rt *Runtime) Streams() []StreamStats {
 	return out
 }
 
-// StreamTail returns a sample of a stream's most recent records.
-func (rt *Runtime) StreamTail(name string) []*Record {
+// StreamTail returns a sample of a stream's most recent records; ok is
+// false when there is no stream of that name.
+func (rt *Runtime) StreamTail(name string) (recs []*Record, ok bool) {
 	rt.mu.Lock()
 	s, ok := rt.streams[name]
 	rt.mu.Unlock()
 	if !ok {
-		return nil
+		return nil, false
 	}
-	return s.tail.snapshot()
+	return s.tail.snapshot(), true
 }
 
 // Query finds a running statement by name.

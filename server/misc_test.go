@@ -179,7 +179,7 @@ func TestInfoEndpoints(t *testing.T) {
 		streams[1].Name != "reads" || len(streams[1].Readers) != 1 || streams[1].Readers[0] != "q" {
 		t.Fatalf("streams %+v", streams)
 	}
-	waitFor(t, 2*time.Second, "the tail", func() bool { return len(ts.rt.StreamTail("other")) == 2 })
+	waitFor(t, 2*time.Second, "the tail", func() bool { return tailLen(ts.rt, "other") == 2 })
 	ts.do("GET", "/v1/streams/other/tail", nil).expect(t, 200, `[{"a":1},{"a":3}]`)
 	ts.do("GET", "/v1/streams/nothing/tail", nil).expect(t, 404, `{"error":"no stream named \"nothing\""}`)
 

@@ -3,7 +3,6 @@ package server
 import (
 	"math"
 	"net/http"
-	"slices"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -31,10 +30,8 @@ func (s *Server) listStreams(w http.ResponseWriter, r *http.Request) {
 // streamTail answers a sample of the stream's most recent events.
 func (s *Server) streamTail(w http.ResponseWriter, r *http.Request) {
 	name := chi.URLParam(r, "stream")
-	recs := s.rt.StreamTail(name)
-	// Events in the tail prove the stream exists; only an empty tail needs
-	// the list of streams to tell an idle stream from an unknown name.
-	if len(recs) == 0 && !slices.ContainsFunc(s.rt.Streams(), func(st operators.StreamStats) bool { return st.Name == name }) {
+	recs, ok := s.rt.StreamTail(name)
+	if !ok {
 		writeError(w, http.StatusNotFound, "no stream named %q", name)
 		return
 	}
