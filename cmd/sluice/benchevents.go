@@ -28,9 +28,7 @@ type benchInput struct {
 func benchBatches(o benchOptions, start time.Time, enrich bool) (in benchInput, err error) {
 	cfg := generator.DefaultConfig()
 	cfg.Seed, cfg.Users, cfg.Count, cfg.Rate = o.seed, o.users, o.events, o.rate
-	if o.rate > 0 {
-		cfg.Users = max(cfg.Users, generator.UsersFor(o.rate, cfg.BotFraction))
-	}
+	cfg = cfg.WithUsersForRate()
 	cfg.Start = start.Truncate(time.Millisecond)
 	g, err := generator.New(cfg)
 	if err != nil {
@@ -42,12 +40,13 @@ func benchBatches(o benchOptions, start time.Time, enrich bool) (in benchInput, 
 			return in, err
 		}
 	}
+	var last int64 // the latest event time generated
 	for remaining := o.events; remaining > 0; {
 		n := min(o.batch, remaining)
 		buf := make([]byte, 0, n*480)
 		for range n {
 			e, _ := g.Next()
-			in.span = time.Duration(e.TS-cfg.Start.UnixMilli()) * time.Millisecond
+			last = max(last, e.TS)
 			if f != nil {
 				buf = f.append(buf, &e)
 			} else {
@@ -58,6 +57,7 @@ func benchBatches(o benchOptions, start time.Time, enrich bool) (in benchInput, 
 		in.payload += len(buf)
 		remaining -= n
 	}
+	in.span = time.Duration(last-cfg.Start.UnixMilli()) * time.Millisecond
 	return in, nil
 }
 

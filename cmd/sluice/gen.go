@@ -68,8 +68,8 @@ a sluice server with --url. The same flags give the same events.
 	}
 	usersSet := false
 	fs.Visit(func(f *flag.Flag) { usersSet = usersSet || f.Name == "users" })
-	if o.cfg.Rate > 0 && !usersSet {
-		o.cfg.Users = max(o.cfg.Users, generator.UsersFor(o.cfg.Rate, o.cfg.BotFraction))
+	if !usersSet {
+		o.cfg = o.cfg.WithUsersForRate()
 	}
 	return genEvents(ctx, o, stdout)
 }

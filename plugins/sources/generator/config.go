@@ -86,6 +86,15 @@ func UsersFor(rate, botFraction float64) int {
 	return int(math.Ceil(rate * (1 - botFraction) * (session + restMin + minExtra) / 1000 / meanClicks))
 }
 
+// WithUsersForRate is c with Users raised to what Rate needs (UsersFor),
+// for callers that let the rate decide how many users there are.
+func (c Config) WithUsersForRate() Config {
+	if c.Rate > 0 {
+		c.Users = max(c.Users, UsersFor(c.Rate, c.BotFraction))
+	}
+	return c
+}
+
 func (c Config) validate() error {
 	switch {
 	case c.Users < 1:

@@ -289,3 +289,19 @@ func TestUsersFor(t *testing.T) {
 		t.Fatalf("%d users accepted for %v events/s; UsersFor said %d", c.Users, c.Rate, c.Users+1)
 	}
 }
+
+func TestWithUsersForRate(t *testing.T) {
+	c := testConfig()
+	c.Users, c.Rate = 10, 1000
+	if got, want := c.WithUsersForRate().Users, UsersFor(1000, c.BotFraction); got != want {
+		t.Fatalf("users %d, want %d", got, want)
+	}
+	c.Users = 10_000_000
+	if got := c.WithUsersForRate().Users; got != 10_000_000 {
+		t.Fatalf("users lowered to %d", got)
+	}
+	c.Rate = 0
+	if got := c.WithUsersForRate().Users; got != 10_000_000 {
+		t.Fatalf("users %d without a rate", got)
+	}
+}
