@@ -111,12 +111,24 @@ func (v Value) Text() string {
 	case KindFloat:
 		return strconv.FormatFloat(v.Float64(), 'f', -1, 64)
 	case KindBool:
-		if v.I != 0 {
-			return "true"
-		}
-		return "false"
+		return strconv.FormatBool(v.I != 0)
 	}
 	return ""
+}
+
+// AppendText appends v's Text to dst without allocating a string.
+func (v Value) AppendText(dst []byte) []byte {
+	switch v.Kind {
+	case KindString, KindJSON:
+		return append(dst, v.S...)
+	case KindInt:
+		return strconv.AppendInt(dst, v.I, 10)
+	case KindFloat:
+		return strconv.AppendFloat(dst, v.Float64(), 'f', -1, 64)
+	case KindBool:
+		return strconv.AppendBool(dst, v.I != 0)
+	}
+	return dst
 }
 
 // String is for debugging and test failure messages.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 
 	"github.com/axiomhq/hyperloglog"
 	"github.com/cespare/xxhash/v2"
@@ -55,22 +54,8 @@ func (c *countDistinct) Add(v operators.Value) {
 		c.addHash(xxhash.Sum64String(v.S))
 	default:
 		var scratch [32]byte
-		c.addHash(xxhash.Sum64(appendScalarText(scratch[:0], v)))
+		c.addHash(xxhash.Sum64(v.AppendText(scratch[:0])))
 	}
-}
-
-// appendScalarText appends the text of an int, float or bool v, as
-// v.Text() gives it, without allocating.
-func appendScalarText(dst []byte, v operators.Value) []byte {
-	switch v.Kind {
-	case operators.KindInt:
-		return strconv.AppendInt(dst, v.I, 10)
-	case operators.KindFloat:
-		return strconv.AppendFloat(dst, v.Float64(), 'f', -1, 64)
-	case operators.KindBool:
-		return strconv.AppendBool(dst, v.I != 0)
-	}
-	return append(dst, v.Text()...)
 }
 
 func (c *countDistinct) addHash(h uint64) {

@@ -63,7 +63,7 @@ func (t *topK) Add(v operators.Value) {
 		}
 	default:
 		var scratch [32]byte
-		b := appendScalarText(scratch[:0], v)
+		b := v.AppendText(scratch[:0])
 		if i, ok := t.index[string(b)]; ok {
 			t.bump(i)
 		} else {

@@ -100,7 +100,7 @@ func (t *Template) Append(dst []byte, r *operators.Record) ([]byte, error) {
 		if v.IsNull() {
 			return dst, fmt.Errorf("%q: column %s is NULL or missing", t.src, strings.Join(p.path, "."))
 		}
-		dst = appendText(dst, v)
+		dst = v.AppendText(dst)
 	}
 	return dst, nil
 }
@@ -117,12 +117,4 @@ func (t *Template) Value(r *operators.Record) (operators.Value, error) {
 	}
 	b, err := t.Append(nil, r)
 	return operators.Str(string(b)), err
-}
-
-func appendText(dst []byte, v operators.Value) []byte {
-	switch v.Kind {
-	case operators.KindString, operators.KindJSON:
-		return append(dst, v.S...)
-	}
-	return append(dst, v.Text()...)
 }
