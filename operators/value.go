@@ -234,6 +234,9 @@ const hexDigits = "0123456789abcdef"
 // AppendJSONString appends s as a quoted JSON string.
 func AppendJSONString(dst []byte, s string) []byte { return appendJSONString(dst, s) }
 
+// AppendJSONBytes appends b as a quoted JSON string.
+func AppendJSONBytes(dst, b []byte) []byte { return appendJSONString(dst, b) }
+
 func appendJSONString[S string | []byte](dst []byte, s S) []byte {
 	dst = append(dst, '"')
 	start := 0

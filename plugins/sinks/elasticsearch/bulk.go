@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"sync/atomic"
 	"time"
-	"unsafe"
 
 	"github.com/buger/jsonparser"
 	"github.com/elastic/go-elasticsearch/v8"
@@ -124,7 +123,7 @@ func (w *writer) encode(rows []*operators.Record, refused map[string]string, rej
 		b = operators.AppendJSONString(b, w.names[i])
 		b = append(b, `,"_id":`...)
 		// id is w.scratch, which nothing changes while it is copied.
-		b = operators.AppendJSONString(b, unsafe.String(unsafe.SliceData(id), len(id)))
+		b = operators.AppendJSONBytes(b, id)
 		b = append(b, "}}\n"...)
 		b = r.AppendJSON(b)
 		w.body = append(b, '\n')
