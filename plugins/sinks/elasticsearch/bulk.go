@@ -122,7 +122,6 @@ func (w *writer) encode(rows []*operators.Record, refused map[string]string, rej
 		b := append(w.body, action...)
 		b = operators.AppendJSONString(b, w.names[i])
 		b = append(b, `,"_id":`...)
-		// id is w.scratch, which nothing changes while it is copied.
 		b = operators.AppendJSONBytes(b, id)
 		b = append(b, "}}\n"...)
 		b = r.AppendJSON(b)
