@@ -552,7 +552,7 @@ func (a *Aggregate) rows(groups []*group, start, end int64) []*Record {
 		for _, e := range a.project {
 			slab = append(slab, e(a.orow))
 		}
-		hexKeys = appendRowKey(hexKeys, a.keyBuf[:0], *a.Query, start, g.set, g.keys)
+		hexKeys = appendRowKey(hexKeys, &a.keyBuf, *a.Query, start, g.set, g.keys)
 		slab = append(slab, Value{})
 		for _, o := range a.Order {
 			sortKeys = append(sortKeys, o.Expr(a.orow))
@@ -645,20 +645,22 @@ func floorTo(ts, size int64) int64 {
 // window start, the grouping set and the group's key values. Sinks use it as
 // the idempotent document id, so a replayed window overwrites itself.
 func RowKey(query string, windowStart int64, set int, keys []Value) string {
-	var scratch [128]byte
-	return string(appendRowKey(nil, scratch[:0], query, windowStart, set, keys))
+	var room [128]byte
+	scratch := room[:0]
+	return string(appendRowKey(nil, &scratch, query, windowStart, set, keys))
 }
 
 // appendRowKey appends RowKey's 32 hex digits to dst; scratch is room for
-// the hashed bytes.
-func appendRowKey(dst, scratch []byte, query string, windowStart int64, set int, keys []Value) []byte {
-	b := append(scratch[:0], query...)
+// the hashed bytes, kept as grown for the next key.
+func appendRowKey(dst []byte, scratch *[]byte, query string, windowStart int64, set int, keys []Value) []byte {
+	b := append((*scratch)[:0], query...)
 	b = append(b, 0)
 	b = binary.AppendVarint(b, windowStart)
 	b = binary.AppendUvarint(b, uint64(set))
 	for _, k := range keys {
 		b = AppendValue(b, k)
 	}
+	*scratch = b
 	sum := sha256.Sum256(b)
 	return hex.AppendEncode(dst, sum[:16])
 }
