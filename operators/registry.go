@@ -75,6 +75,16 @@ type Sharer interface {
 	Share(src Aggregator)
 }
 
+// newAggregators makes one empty aggregator per spec, sharers linked.
+func newAggregators(specs []AggSpec) []Aggregator {
+	aggs := make([]Aggregator, len(specs))
+	for i, s := range specs {
+		aggs[i] = NewAggregator(s.New)
+	}
+	share(specs, aggs)
+	return aggs
+}
+
 // share links each aggregator whose spec names an earlier one to it.
 func share(specs []AggSpec, aggs []Aggregator) {
 	for i, s := range specs {

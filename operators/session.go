@@ -135,11 +135,7 @@ func (a *Sessions) add(ts int64) {
 			a.close(a.byEnd.first(a.Gap, a.MaxDuration))
 			a.Counters.Evictions.Add(1)
 		}
-		s = &session{key: string(buf), first: ts, start: ts, last: ts, aggs: make([]Aggregator, len(a.Aggs))}
-		for i, ag := range a.Aggs {
-			s.aggs[i] = NewAggregator(ag.New)
-		}
-		share(a.Aggs, s.aggs)
+		s = &session{key: string(buf), first: ts, start: ts, last: ts, aggs: newAggregators(a.Aggs)}
 		a.open[s.key] = s
 		a.fold(s, ts)
 		a.byEnd.push(s, s.deadline(a.Gap, a.MaxDuration))

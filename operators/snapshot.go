@@ -86,11 +86,7 @@ func (r *stateReader) bytes() []byte {
 }
 
 func (r *stateReader) aggs(specs []AggSpec) []Aggregator {
-	out := make([]Aggregator, len(specs))
-	for i, s := range specs {
-		out[i] = NewAggregator(s.New)
-	}
-	share(specs, out)
+	out := newAggregators(specs)
 	r.aggsInto(out)
 	return out
 }
