@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -35,27 +34,13 @@ func startEmbedded(o benchOptions, stderr io.Writer) (*embeddedServer, error) {
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		srv.Close()
-		c.streaming.close()
-		rt.Close()
+		c.stopServer(nil, srv, rt, 0, log)
 		return nil, fmt.Errorf("embedded server: listening: %w", err)
 	}
 	hs := &http.Server{Handler: srv, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	go hs.Serve(ln)
 	return &embeddedServer{
-		url: "http://" + ln.Addr().String(),
-		// In serve's order: the HTTP API (results streams end with
-		// srv.Close, they never go idle), then the last checkpoint, the
-		// Kafka sources and the state store, then the runtime.
-		stop: func() {
-			srv.Close()
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			if err := hs.Shutdown(ctx); err != nil {
-				log.Warn("embedded server: http shutdown did not finish", "err", err)
-			}
-			c.streaming.close()
-			rt.Close()
-		},
+		url:  "http://" + ln.Addr().String(),
+		stop: func() { c.stopServer(hs, srv, rt, 5*time.Second, log) },
 	}, nil
 }

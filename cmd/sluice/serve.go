@@ -194,8 +194,8 @@ func serve(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer rt.Close()
-	defer srv.Close()
+	var hs *http.Server // set once it listens
+	defer func() { c.stopServer(hs, srv, rt, 15*time.Second, log) }()
 	files, dir, err := c.queryFiles()
 	if err != nil {
 		return err
@@ -204,9 +204,7 @@ func serve(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return err
 	}
 	// Before the HTTP API opens: checkpointed state is in place before any
-	// event arrives. On the way out it takes the last checkpoint before
-	// the runtime closes.
-	defer c.streaming.close()
+	// event arrives.
 	if err := c.streaming.start(ctx, c.kafkaStreams); err != nil {
 		return err
 	}
@@ -215,14 +213,12 @@ func serve(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	hs := &http.Server{
+	hs = &http.Server{
 		Handler:           srv,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	// Results streams never go idle by themselves: end them when shutdown starts.
-	hs.RegisterOnShutdown(srv.Close)
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 	log.Info("sluice is serving", "addr", ln.Addr().String(), "version", versionString(),
@@ -234,15 +230,26 @@ func serve(ctx context.Context, args []string, _, stderr io.Writer) error {
 	case <-ctx.Done():
 	}
 	log.Info("shutting down: finishing requests, then flushing statements and sinks")
-	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	if err := hs.Shutdown(sctx); err != nil {
-		log.Warn("http shutdown did not finish", "err", err)
+	return nil
+}
+
+// stopServer ends what newServer started, in this order: the HTTP API
+// (results streams end with srv.Close, they never go idle; hs, when it
+// listens, gets grace to finish its requests), then the last checkpoint,
+// the Kafka sources and the state store, then the runtime, which flushes
+// every statement's sinks.
+func (c *serveConfig) stopServer(hs *http.Server, srv *server.Server, rt *operators.Runtime, grace time.Duration, log *slog.Logger) {
+	srv.Close()
+	if hs != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), grace)
+		defer cancel()
+		if err := hs.Shutdown(ctx); err != nil {
+			log.Warn("http shutdown did not finish", "err", err)
+		}
 	}
 	c.streaming.close()
 	rt.Close()
 	log.Info("stopped")
-	return nil
 }
 
 // deployFiles deploys every .sql file of fsys in name order; the first one
