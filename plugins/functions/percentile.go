@@ -116,17 +116,18 @@ func (p *percentile) Add(v operators.Value) {
 	}
 	p.vals = append(p.vals, x)
 	d := p.dig
-	if d == nil {
-		if len(p.vals) <= exactValues {
-			return
-		}
+	switch {
+	case d != nil:
+		d.min, d.max = min(d.min, x), max(d.max, x)
+	case len(p.vals) <= exactValues:
+		return
+	default:
 		d = &digest{min: math.Inf(1), max: math.Inf(-1)}
 		for _, x := range p.vals {
 			d.min, d.max = min(d.min, x), max(d.max, x)
 		}
 		p.dig = d
 	}
-	d.min, d.max = min(d.min, x), max(d.max, x)
 	d.view = nil
 	if len(p.vals)+len(d.cents) >= pendingMax {
 		d.cents = merge(d.cents, p.vals)
