@@ -31,6 +31,7 @@ func (a *countAgg) Add(v Value) {
 	}
 }
 func (a *countAgg) Result() Value                  { return Int(a.n) }
+func (a *countAgg) Reset()                         { a.n = 0 }
 func (a *countAgg) MarshalBinary() ([]byte, error) { return binary.AppendVarint(nil, a.n), nil }
 func (a *countAgg) UnmarshalBinary(b []byte) error { return readVarints(b, &a.n) }
 
@@ -69,6 +70,8 @@ func (a *sumAgg) Result() Value {
 	return Int(a.i)
 }
 
+func (a *sumAgg) Reset() { *a = sumAgg{} }
+
 func (a *sumAgg) MarshalBinary() ([]byte, error) {
 	b := binary.AppendVarint(nil, a.i)
 	b = binary.LittleEndian.AppendUint64(b, math.Float64bits(a.f))
@@ -104,6 +107,8 @@ func (a *avgAgg) Result() Value {
 	return Float(a.sum / float64(a.n))
 }
 
+func (a *avgAgg) Reset() { *a = avgAgg{} }
+
 func (a *avgAgg) MarshalBinary() ([]byte, error) {
 	b := binary.LittleEndian.AppendUint64(nil, math.Float64bits(a.sum))
 	return binary.AppendVarint(b, a.n), nil
@@ -136,6 +141,7 @@ func (a *extremeAgg) Add(v Value) {
 	}
 }
 func (a *extremeAgg) Result() Value                  { return a.v }
+func (a *extremeAgg) Reset()                         { a.v = Value{} }
 func (a *extremeAgg) MarshalBinary() ([]byte, error) { return AppendValue(nil, a.v), nil }
 func (a *extremeAgg) UnmarshalBinary(b []byte) error { return readOneValue(b, &a.v) }
 
@@ -147,6 +153,7 @@ func (a *firstAgg) Add(v Value) {
 	}
 }
 func (a *firstAgg) Result() Value                  { return a.v }
+func (a *firstAgg) Reset()                         { a.v = Value{} }
 func (a *firstAgg) MarshalBinary() ([]byte, error) { return AppendValue(nil, a.v), nil }
 func (a *firstAgg) UnmarshalBinary(b []byte) error { return readOneValue(b, &a.v) }
 
@@ -158,6 +165,7 @@ func (a *lastAgg) Add(v Value) {
 	}
 }
 func (a *lastAgg) Result() Value                  { return a.v }
+func (a *lastAgg) Reset()                         { a.v = Value{} }
 func (a *lastAgg) MarshalBinary() ([]byte, error) { return AppendValue(nil, a.v), nil }
 func (a *lastAgg) UnmarshalBinary(b []byte) error { return readOneValue(b, &a.v) }
 

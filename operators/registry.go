@@ -45,6 +45,9 @@ type ScalarFunc struct {
 type Aggregator interface {
 	Add(v Value)
 	Result() Value
+	// Reset empties the aggregator for a group of a later window, which
+	// then reuses its memory; parameters and Share links stay.
+	Reset()
 	// MarshalBinary and UnmarshalBinary carry the state through checkpoints
 	// and hot replacement.
 	MarshalBinary() ([]byte, error)

@@ -80,6 +80,7 @@ type Aggregate struct {
 	full    int // the grouping set of every key, or -1
 	// lastSize is the group count of the window closed last.
 	lastSize int
+	spare    *window // the window closed last, emptied for the next to open
 }
 
 type window struct {
@@ -88,54 +89,81 @@ type window struct {
 	emitted bool // closed and emitted; kept for late updates
 	updated bool // in Aggregate.late
 
-	// Groups are carved from chunks, a window's state is freed at once.
-	chunk      int
-	filled     [][]group // full chunks, oldest first; groupSlab is the current one
-	groupSlab  []group
-	valueSlab  []Value
-	aggSlab    []Aggregator
+	// Groups are carved from chunks, a window's state is freed at once, or
+	// handed to the next window to open (see Aggregate.recycle).
+	chunk      int          // groups in the next new chunk
+	chunks     []groupChunk // in use, oldest first; the last is being filled
+	spare      []groupChunk // a closed window's chunks, used before new ones
+	mapSize    int          // most groups the map has held
 	parentSlab []*group
 	keySlab    []byte // the groups' keys, end to end
+}
+
+// groupChunk is room for up to cap(groups) groups, their keys and their
+// aggregators.
+type groupChunk struct {
+	groups []group      // carved so far
+	values []Value      // keys: cap(groups) times the key count
+	aggs   []Aggregator // cap(groups) times the aggregate count, all made
+	// reused: the aggregators hold a closed window's state and are Reset
+	// as their groups are carved.
+	reused bool
 }
 
 // maxChunk bounds the groups of one slab chunk; chunks start small and
 // double, so a window with three groups does not hold room for hundreds.
 const maxChunk = 512
 
-// alloc returns an empty group with room for its keys and new, empty
+// alloc returns an empty group with room for its keys and empty
 // aggregators. The aggregators of a chunk's groups are made together, one
 // allocation per aggregate.
 func (w *window) alloc(keys int, specs []AggSpec) *group {
-	aggs := len(specs)
-	if len(w.groupSlab) == cap(w.groupSlab) {
-		if w.groupSlab != nil {
-			w.filled = append(w.filled, w.groupSlab)
-		}
-		w.chunk = min(max(2*w.chunk, 4), maxChunk)
-		w.groupSlab = make([]group, 0, w.chunk)
-		w.valueSlab = make([]Value, 0, w.chunk*keys)
-		w.aggSlab = make([]Aggregator, w.chunk*aggs)
-		col := make([]Aggregator, w.chunk)
-		for i, s := range specs {
-			s.New(col)
-			for j, ag := range col {
-				w.aggSlab[j*aggs+i] = ag
-			}
-		}
-		for j := range w.chunk {
-			share(specs, w.aggSlab[j*aggs:(j+1)*aggs])
-		}
-		w.aggSlab = w.aggSlab[:0]
+	if n := len(w.chunks); n == 0 || len(w.chunks[n-1].groups) == cap(w.chunks[n-1].groups) {
+		w.chunks = append(w.chunks, w.newChunk(keys, specs))
 	}
-	w.groupSlab = w.groupSlab[:len(w.groupSlab)+1]
-	g := &w.groupSlab[len(w.groupSlab)-1]
-	n := len(w.valueSlab)
-	w.valueSlab = w.valueSlab[:n+keys]
-	g.keys = w.valueSlab[n : n+keys : n+keys]
-	m := len(w.aggSlab)
-	w.aggSlab = w.aggSlab[:m+aggs]
-	g.aggs = w.aggSlab[m : m+aggs : m+aggs]
+	c := &w.chunks[len(w.chunks)-1]
+	i := len(c.groups)
+	c.groups = c.groups[:i+1]
+	g := &c.groups[i]
+	*g = group{keys: c.values[i*keys : (i+1)*keys : (i+1)*keys]}
+	clear(g.keys)
+	aggs := len(specs)
+	g.aggs = c.aggs[i*aggs : (i+1)*aggs : (i+1)*aggs]
+	if c.reused {
+		for _, ag := range g.aggs {
+			ag.Reset()
+		}
+	}
 	return g
+}
+
+// newChunk is the oldest spare chunk emptied (the smallest, so that a quiet
+// window keeps little), or a new one twice the last's size.
+func (w *window) newChunk(keys int, specs []AggSpec) groupChunk {
+	if len(w.spare) > 0 {
+		c := w.spare[0]
+		w.spare = w.spare[1:]
+		c.groups, c.reused = c.groups[:0], true
+		return c
+	}
+	w.chunk = min(max(2*w.chunk, 4), maxChunk)
+	aggs := len(specs)
+	c := groupChunk{
+		groups: make([]group, 0, w.chunk),
+		values: make([]Value, w.chunk*keys),
+		aggs:   make([]Aggregator, w.chunk*aggs),
+	}
+	col := make([]Aggregator, w.chunk)
+	for i, s := range specs {
+		s.New(col)
+		for j, ag := range col {
+			c.aggs[j*aggs+i] = ag
+		}
+	}
+	for j := range w.chunk {
+		share(specs, c.aggs[j*aggs:(j+1)*aggs])
+	}
+	return c
 }
 
 // keep copies a group key into the window's key slab: one allocation per
@@ -157,13 +185,10 @@ func (w *window) keep(key []byte) string {
 // their order in memory.
 func (w *window) list() []*group {
 	out := make([]*group, 0, len(w.groups))
-	for _, chunk := range w.filled {
-		for i := range chunk {
-			out = append(out, &chunk[i])
+	for _, c := range w.chunks {
+		for i := range c.groups {
+			out = append(out, &c.groups[i])
 		}
-	}
-	for i := range w.groupSlab {
-		out = append(out, &w.groupSlab[i])
 	}
 	return out
 }
@@ -291,12 +316,40 @@ func (a *Aggregate) Process(batch []*Record, emit Emit) {
 func (a *Aggregate) window(start int64) *window {
 	w := a.windows[start]
 	if w == nil {
-		// Sized like the last closed window: growing a map of thousands of
-		// groups step by step rehashes it many times.
-		w = &window{start: start, groups: make(map[string]*group, a.lastSize)}
+		w = a.spare
+		a.spare = nil
+		if w == nil {
+			// Sized like the last closed window: growing a map of thousands
+			// of groups step by step rehashes it many times.
+			w = &window{groups: make(map[string]*group, a.lastSize)}
+		}
+		w.start = start
 		a.windows[start] = w
 	}
 	return w
+}
+
+// recycle empties a closed window for the next window to open, which then
+// carves its groups from the same memory: with steady traffic a window
+// allocates only for groups beyond its predecessor's. Only the closed
+// window's own groups' worth is kept, so one busy window's memory is not
+// held through quiet ones.
+func (a *Aggregate) recycle(w *window) {
+	if a.spare != nil {
+		return
+	}
+	n := len(w.groups)
+	w.mapSize = max(w.mapSize, n)
+	if 4*n < w.mapSize {
+		w.groups, w.mapSize = make(map[string]*group, n), n
+	} else {
+		clear(w.groups)
+	}
+	w.spare = append(w.spare[:0], w.chunks...)
+	clear(w.chunks)
+	w.chunks = w.chunks[:0]
+	w.parentSlab, w.keySlab = nil, nil
+	a.spare = w
 }
 
 // addLate folds a late event into its emitted window, if that window is
@@ -487,6 +540,7 @@ func (a *Aggregate) close(wm int64, emit Emit) {
 			a.kept[s] = w
 		} else {
 			a.groups -= len(w.groups)
+			a.recycle(w)
 		}
 	}
 	for s, w := range a.kept {

@@ -250,3 +250,50 @@ func TestWindowOrderLimit(t *testing.T) {
 		t.Errorf("rows %s, want %s", got, want)
 	}
 }
+
+// A closed window's memory goes to the next window to open: its groups are
+// carved from the same chunks, their aggregators start empty, and a busy
+// window's room is not held through a quiet one.
+func TestClosedWindowMemoryIsReused(t *testing.T) {
+	a, _ := cubeCount(0)
+	window := func(start, keys int) []*Record {
+		var batch []*Record
+		for i := range keys {
+			batch = append(batch, &Record{Raw: []byte(`{"ts":` + itoa(start+i%10) + `,"a":"k` + itoa(i) + `","b":1}`)})
+		}
+		return batch
+	}
+	total := map[int]string{} // window start → the () row's count
+	emit := func(rs []*Record) {
+		for _, r := range rs {
+			if r.Get("a").IsNull() && r.Get("b").IsNull() {
+				total[int(r.Get("window_start").I)] = r.Get("n").Text()
+			}
+		}
+	}
+	// A window closes after the batch that opens the next one: window 0's
+	// memory goes to window 20000.
+	a.Process(window(0, 300), emit)
+	first := &a.windows[0].chunks[0].groups[0]
+	a.Process(window(10_000, 300), emit)
+	a.Process(window(20_000, 300), emit)
+	if &a.windows[20_000].chunks[0].groups[0] != first {
+		t.Fatal("window 20000 did not take window 0's memory")
+	}
+	a.Process(window(30_000, 3), emit) // in window 10000's memory
+	a.Process(window(40_000, 1), emit) // closes 30000: 3+3+1+1 groups
+	spare := a.spare
+	if spare == nil || len(spare.spare) != 2 || spare.mapSize != 8 {
+		t.Fatalf("spare after a quiet window: %+v, want 2 chunks (4+8 groups) and a map for 8", spare)
+	}
+	a.Finish(emit)
+	want := map[int]string{0: "300", 10_000: "300", 20_000: "300", 30_000: "3", 40_000: "1"}
+	for start, n := range want {
+		if total[start] != n {
+			t.Errorf("window %d counted %s, want %s", start, total[start], n)
+		}
+	}
+	if a.StateSize() != 0 {
+		t.Errorf("%d groups open after Finish", a.StateSize())
+	}
+}

@@ -46,6 +46,8 @@ type countDistinct struct {
 	small [2]uint64
 }
 
+func (c *countDistinct) Reset() { c.few, c.many, c.sk = nil, nil, nil }
+
 func (c *countDistinct) Add(v operators.Value) {
 	switch v.Kind {
 	case operators.KindNull:

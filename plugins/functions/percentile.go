@@ -103,6 +103,10 @@ func merge(cents []tdigest.Centroid, vals []float64) []tdigest.Centroid {
 // Share answers from src's values; both are percentiles of one argument.
 func (p *percentile) Share(src operators.Aggregator) { p.src = src.(*percentile) }
 
+// Reset drops the value buffer too: the next group most likely holds a
+// value or two, which fit in small, next to the rest of the aggregator.
+func (p *percentile) Reset() { p.vals, p.dig = nil, nil }
+
 func (p *percentile) Add(v operators.Value) {
 	if p.src != nil || v.IsNull() || v.Kind == operators.KindJSON {
 		return

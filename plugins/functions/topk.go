@@ -51,6 +51,11 @@ type topK struct {
 
 func (t *topK) capacity() int { return t.k * topKSlack }
 
+func (t *topK) Reset() {
+	t.heap = t.heap[:0]
+	clear(t.index)
+}
+
 func (t *topK) Add(v operators.Value) {
 	switch v.Kind {
 	case operators.KindNull:
