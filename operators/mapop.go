@@ -17,6 +17,8 @@ type Map struct {
 	out    []*Record
 	recs   []Record // this batch's output records
 	vals   []Value  // and their values
+	rooms  int      // output rows the last allocation of recs was for
+	ratio  float64  // output rows per input row in the last batch
 	schema *Schema
 	merged map[*Schema]*overlay // SELECT *, x: per input schema
 	last   *Schema              // the input schema of lastOv
@@ -36,6 +38,7 @@ func (m *Map) init() {
 		m.row = make([]Value, m.Extract.Len()+2)
 		m.schema = NewSchema(m.Columns...)
 		m.merged = map[*Schema]*overlay{}
+		m.ratio = 1
 	}
 }
 
@@ -54,6 +57,9 @@ func (m *Map) Process(batch []*Record, emit Emit) {
 		}
 		m.out = append(m.out, m.project(r, len(batch)-i))
 	}
+	if len(batch) > 0 {
+		m.ratio = float64(len(m.out)) / float64(len(batch))
+	}
 	if len(m.out) > 0 {
 		emit(m.out)
 	}
@@ -67,7 +73,8 @@ func (m *Map) project(r *Record, rest int) *Record {
 		return r
 	}
 	if len(m.recs) == cap(m.recs) {
-		m.recs = make([]Record, 0, rest)
+		m.rooms = m.room(rest)
+		m.recs = make([]Record, 0, m.rooms)
 	}
 	m.recs = m.recs[:len(m.recs)+1]
 	out := &m.recs[len(m.recs)-1]
@@ -93,10 +100,22 @@ func (m *Map) project(r *Record, rest int) *Record {
 	return out
 }
 
-// values carves n values from the batch's slab, sized for rest more rows.
+// room is how many output rows to allocate for when rest input rows are
+// left: a little more than the last batch's share of rows that passed
+// predicts, so that a selective WHERE does not allocate for every input
+// row, and twice the last allocation when the prediction ran short.
+func (m *Map) room(rest int) int {
+	want := int(m.ratio*float64(rest)) + rest/16 + 8
+	if len(m.recs) > 0 {
+		want = max(want, 2*m.rooms)
+	}
+	return min(rest, want)
+}
+
+// values carves n values from the batch's slab, sized like the records.
 func (m *Map) values(n, rest int) []Value {
 	if cap(m.vals)-len(m.vals) < n {
-		m.vals = make([]Value, 0, n*rest)
+		m.vals = make([]Value, 0, n*min(rest, m.rooms))
 	}
 	k := len(m.vals)
 	m.vals = m.vals[:k+n]

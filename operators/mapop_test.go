@@ -1,6 +1,9 @@
 package operators
 
-import "testing"
+import (
+	"slices"
+	"testing"
+)
 
 // SELECT *, x keeps the input's named values that x does not redefine,
 // for inputs of alternating schemas.
@@ -40,5 +43,49 @@ func TestMapStarOverlay(t *testing.T) {
 	}
 	if got[0].Schema != got[3].Schema {
 		t.Error("inputs of one schema got different output schemas")
+	}
+}
+
+// A WHERE that keeps few rows allocates room for about as many as the last
+// batch kept, not for the whole batch; when more pass than predicted the
+// room doubles; every kept row comes out.
+func TestMapSelectiveWhereAllocatesForWhatPasses(t *testing.T) {
+	m := &Map{
+		Extract: NewExtractor([][]string{{"n"}}),
+		Where:   func(row []Value) Value { return Bool(row[0].I%100 == 0 || row[0].I >= 10_000) },
+		Columns: []string{"n"},
+		Project: []Expr{func(row []Value) Value { return row[0] }},
+	}
+	batch := func(from, n int) []*Record {
+		var b []*Record
+		for i := from; i < from+n; i++ {
+			b = append(b, &Record{Raw: []byte(`{"n":` + itoa(i) + `}`)})
+		}
+		return b
+	}
+	var got []int64
+	emit := func(rs []*Record) {
+		for _, r := range rs {
+			got = append(got, r.Get("n").I)
+		}
+	}
+	m.Process(batch(0, 1000), emit) // no history: room for every row
+	m.Process(batch(1000, 1000), emit)
+	if c := cap(m.recs); c > 100 {
+		t.Errorf("room for %d records after a batch that kept 10 of 1000", c)
+	}
+	m.Process(batch(10_000, 1000), emit) // every row passes: room for 80, 160, 320, 440
+	if c := cap(m.recs); c != 440 {
+		t.Errorf("last room for %d records, want 440 (the rest after doubling from 80)", c)
+	}
+	var want []int64
+	for n := int64(0); n < 2000; n += 100 {
+		want = append(want, n)
+	}
+	for n := int64(10_000); n < 11_000; n++ {
+		want = append(want, n)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("%d rows %v…, want %d", len(got), got[:min(len(got), 30)], len(want))
 	}
 }
