@@ -104,10 +104,19 @@ type window struct {
 type groupChunk struct {
 	groups []group      // carved so far
 	values []Value      // keys: cap(groups) times the key count
-	aggs   []Aggregator // cap(groups) times the aggregate count, all made
-	// reused: the aggregators hold a closed window's state and are Reset
-	// as their groups are carved.
-	reused bool
+	aggs   []Aggregator // cap(groups) times the aggregate count, all made, all empty until carved
+}
+
+// empty resets what the chunk's groups held, so that a spare chunk keeps
+// no state of the window it came from, only the room.
+func (c *groupChunk) empty() {
+	used, size := len(c.groups), cap(c.groups)
+	clear(c.groups)
+	c.groups = c.groups[:0]
+	clear(c.values[:used*len(c.values)/size])
+	for _, ag := range c.aggs[:used*len(c.aggs)/size] {
+		ag.Reset()
+	}
 }
 
 // maxChunk bounds the groups of one slab chunk; chunks start small and
@@ -125,15 +134,9 @@ func (w *window) alloc(keys int, specs []AggSpec) *group {
 	i := len(c.groups)
 	c.groups = c.groups[:i+1]
 	g := &c.groups[i]
-	*g = group{keys: c.values[i*keys : (i+1)*keys : (i+1)*keys]}
-	clear(g.keys)
+	g.keys = c.values[i*keys : (i+1)*keys : (i+1)*keys]
 	aggs := len(specs)
 	g.aggs = c.aggs[i*aggs : (i+1)*aggs : (i+1)*aggs]
-	if c.reused {
-		for _, ag := range g.aggs {
-			ag.Reset()
-		}
-	}
 	return g
 }
 
@@ -142,8 +145,8 @@ func (w *window) alloc(keys int, specs []AggSpec) *group {
 func (w *window) newChunk(keys int, specs []AggSpec) groupChunk {
 	if len(w.spare) > 0 {
 		c := w.spare[0]
+		w.spare[0] = groupChunk{}
 		w.spare = w.spare[1:]
-		c.groups, c.reused = c.groups[:0], true
 		return c
 	}
 	w.chunk = min(max(2*w.chunk, 4), maxChunk)
@@ -331,9 +334,10 @@ func (a *Aggregate) window(start int64) *window {
 
 // recycle empties a closed window for the next window to open, which then
 // carves its groups from the same memory: with steady traffic a window
-// allocates only for groups beyond its predecessor's. Only the closed
-// window's own groups' worth is kept, so one busy window's memory is not
-// held through quiet ones.
+// allocates only for groups beyond its predecessor's. The groups'
+// aggregators are reset here, so the spare holds no state, and only the
+// chunks the closed window used are kept, so one busy window's memory is
+// not held through quiet ones.
 func (a *Aggregate) recycle(w *window) {
 	if a.spare != nil {
 		return
@@ -345,6 +349,12 @@ func (a *Aggregate) recycle(w *window) {
 	} else {
 		clear(w.groups)
 	}
+	for i := range w.chunks {
+		w.chunks[i].empty()
+	}
+	// Chunks this window did not use are dropped; the taken ones were
+	// zeroed as they were taken, so the backing array holds no others.
+	clear(w.spare)
 	w.spare = append(w.spare[:0], w.chunks...)
 	clear(w.chunks)
 	w.chunks = w.chunks[:0]

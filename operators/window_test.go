@@ -1,8 +1,11 @@
 package operators
 
 import (
+	"runtime"
 	"strings"
 	"testing"
+	"unsafe"
+	"weak"
 )
 
 // countPerWindow is an event-time tumbling COUNT(*) over field ts.
@@ -296,4 +299,95 @@ func TestClosedWindowMemoryIsReused(t *testing.T) {
 	if a.StateSize() != 0 {
 		t.Errorf("%d groups open after Finish", a.StateSize())
 	}
+}
+
+// lastPerKey is TUMBLE(10 s) LAST(p) GROUP BY k over records with named
+// values ts, k and p.
+func lastPerKey() (*Aggregate, func(start, keys int, payload func(i int) string) []*Record) {
+	name := "q"
+	mk, _ := aggregateFactory("LAST")
+	slot := func(i int) Expr { return func(row []Value) Value { return row[i] } }
+	a := &Aggregate{
+		KeyedInput: KeyedInput{
+			Extract:   NewExtractor([][]string{{"ts"}, {"k"}, {"p"}}),
+			EventTime: slot(0),
+			Keys:      []Expr{slot(1)},
+			Aggs:      []AggSpec{{Arg: slot(2), New: mk}},
+			Counters:  &Counters{},
+		},
+		Query: &name, Kind: Tumble, Size: 10_000,
+		Columns: []string{"k", "v"}, Project: []Expr{slot(0), slot(3)},
+	}
+	schema := NewSchema("ts", "k", "p")
+	batch := func(start, keys int, payload func(i int) string) []*Record {
+		var b []*Record
+		for i := range keys {
+			b = append(b, &Record{Schema: schema, Values: []Value{Int(int64(start + i%10)), Str("k" + itoa(i)), Str(payload(i))}})
+		}
+		return b
+	}
+	return a, batch
+}
+
+// collected reports whether the GC has freed what p points to.
+func collected(p weak.Pointer[byte]) bool {
+	for range 3 {
+		runtime.GC()
+	}
+	return p.Value() == nil
+}
+
+// The memory a closed window hands on holds none of its state: not in the
+// slots later windows carve, not in those they leave unused, and not after
+// the last window closed.
+func TestRecycledWindowKeepsNoState(t *testing.T) {
+	emit := func([]*Record) {}
+	big := func(mark int, p *weak.Pointer[byte]) func(int) string {
+		return func(i int) string {
+			s := strings.Repeat("x", 1<<16) + itoa(i)
+			if i == mark {
+				*p = weak.Make(unsafe.StringData(s))
+			}
+			return s
+		}
+	}
+	small := func(int) string { return "v" }
+
+	t.Run("room later windows leave unused", func(t *testing.T) {
+		a, batch := lastPerKey()
+		var p weak.Pointer[byte]
+		a.Process(batch(0, 1000, big(999, &p)), emit) // group 999 sits where 600-group windows never carve
+		for w := 1; w <= 5; w++ {
+			a.Process(batch(w*10_000, 600, small), emit)
+		}
+		if !collected(p) {
+			t.Error("a busy window's LAST value is still held")
+		}
+		runtime.KeepAlive(a)
+	})
+	t.Run("chunks quiet windows leave unused", func(t *testing.T) {
+		a, batch := lastPerKey()
+		a.Process(batch(0, 1000, small), emit)
+		a.Process(batch(10_000, 1, small), emit)
+		chunk := weak.Make(&a.spare.spare[len(a.spare.spare)-1].groups[:1][0])
+		for w := 2; w <= 5; w++ {
+			a.Process(batch(w*10_000, 1, small), emit)
+		}
+		runtime.GC()
+		runtime.GC()
+		if chunk.Value() != nil {
+			t.Error("a busy window's 512-group chunk is still held after four one-group windows")
+		}
+		runtime.KeepAlive(a)
+	})
+	t.Run("after Finish", func(t *testing.T) {
+		a, batch := lastPerKey()
+		var p weak.Pointer[byte]
+		a.Process(batch(0, 100, big(50, &p)), emit)
+		a.Finish(emit)
+		if !collected(p) {
+			t.Error("a LAST value is still held after Finish closed its window")
+		}
+		runtime.KeepAlive(a)
+	})
 }

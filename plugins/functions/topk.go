@@ -51,9 +51,11 @@ type topK struct {
 
 func (t *topK) capacity() int { return t.k * topKSlack }
 
+// Reset drops the values and the index, which a busy group grew to k×10
+// entries; the next group most likely counts far fewer.
 func (t *topK) Reset() {
-	t.heap = t.heap[:0]
-	clear(t.index)
+	clear(t.heap)
+	t.heap, t.index = t.heap[:0], nil
 }
 
 func (t *topK) Add(v operators.Value) {

@@ -3,8 +3,12 @@ package functions
 import (
 	"encoding/json"
 	"fmt"
+	"runtime"
 	"strconv"
+	"strings"
 	"testing"
+	"unsafe"
+	"weak"
 
 	"sluice/operators"
 )
@@ -127,4 +131,25 @@ func TestTopKRepeatedValuesDoNotAllocate(t *testing.T) {
 	if got := agg.Result(); got != js(want) {
 		t.Errorf("TOPK = %v\nwant   %s", got, want)
 	}
+}
+
+// A reset TOPK answers only for what it counts next and holds nothing of
+// the group it counted before.
+func TestTopKResetForgetsValues(t *testing.T) {
+	tk := &topK{k: 1}
+	for i := range 2 {
+		tk.Add(operators.Str(strings.Repeat("z", 1<<16) + string(rune('a'+i))))
+	}
+	old := weak.Make(unsafe.StringData(tk.heap[1].value))
+	tk.Reset()
+	tk.Add(operators.Str("small"))
+	if got := tk.Result().S; got != `[{"value":"small","count":1}]` {
+		t.Fatalf("result %s", got)
+	}
+	runtime.GC()
+	runtime.GC()
+	if old.Value() != nil {
+		t.Error("a value of the group counted before Reset is still held")
+	}
+	runtime.KeepAlive(tk)
 }
