@@ -85,8 +85,22 @@ func New(cfg Config) (*Generator, error) {
 	if cfg.Duration > 0 {
 		g.end = start + cfg.Duration.Milliseconds()
 	}
+	// Begin in the steady state, as if the shop had been open for a while:
+	// a user is in a session with the share of the cycle sessions take, and
+	// clicks when the pause underway ends; the others begin their next
+	// session evenly over the rest of the cycle. A session ends after each
+	// click with the same chance, so what is left of one is as long as a new
+	// one: those users start one. Starting everyone at rest would hold the
+	// rate below the plan for the first minutes.
+	session := (meanClicks - 1) * meanThink
 	for id := 0; id < cfg.Users; id++ {
-		g.add(Human, start+int64(rng.Float64()*p.cycleMs))
+		at := rng.Float64() * p.cycleMs
+		if at < session {
+			at = float64(g.thinkLeft())
+		} else {
+			at -= session
+		}
+		g.add(Human, start+int64(at))
 	}
 	g.firstBot = int32(len(g.actors))
 	if p.botRate > 0 {

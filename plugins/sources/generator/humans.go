@@ -119,6 +119,15 @@ func (g *Generator) think() int64 {
 	return int64(math.Min(math.Max(ms, 300), thinkMax))
 }
 
+// thinkLeft is what is left of the pause a user in a session is in at a
+// random moment. Long pauses are more likely to be underway, so the pause
+// is drawn size-biased (for a lognormal: its median e^σ² times longer), and
+// a uniform share of it is left.
+func (g *Generator) thinkLeft() int64 {
+	ms := thinkMedian * math.Exp(thinkSigma*thinkSigma+thinkSigma*g.rng.NormFloat64())
+	return int64(g.rng.Float64() * math.Min(math.Max(ms, 300), thinkMax))
+}
+
 // latencyMedian is the server time per page kind, ms.
 var latencyMedian = [...]float64{
 	pageHome: 40, pageCart: 90, pageCheckout: 250, pageCategory: 70, pageSearch: 140, pageItem: 60,
