@@ -16,7 +16,7 @@ type Expr func(row []Value) Value
 type Extractor struct {
 	paths  [][]string
 	schema *Schema // the last overlay schema seen
-	idx    []int   // per path: position of its first segment in schema, or -1
+	idx    []int   // per path: position of its first segment in schema, inJSON or atArrival
 	found  []bool  // scratch: slots filled from the JSON
 	layout *Layout // the last indexed layout seen
 	pos    []int   // per path: its member in layout, or -1
@@ -26,13 +26,28 @@ type Extractor struct {
 	seen map[*Layout][]int
 }
 
+// Where a path's value comes from, when not from a named value.
+const (
+	inJSON    = -1 // the record's JSON
+	atArrival = -2 // the record's arrival time: _arrival, never the JSON's
+)
+
 // NewExtractor extracts each path into the slot of the same index.
 func NewExtractor(paths [][]string) *Extractor {
 	x := &Extractor{paths: paths, idx: make([]int, len(paths))}
-	for i := range x.idx {
-		x.idx[i] = -1
-	}
+	x.resolve(nil)
 	return x
+}
+
+// resolve finds where each path's value comes from in records of schema.
+func (x *Extractor) resolve(schema *Schema) {
+	x.schema = schema
+	for i, p := range x.paths {
+		x.idx[i] = schema.Index(p[0])
+		if x.idx[i] < 0 && len(p) == 1 && p[0] == ArrivalField {
+			x.idx[i] = atArrival
+		}
+	}
 }
 
 // Len is the number of slots the extractor fills.
@@ -44,19 +59,16 @@ func (x *Extractor) Extract(r *Record, dst []Value) {
 		dst[i] = Value{}
 	}
 	if r.Schema != x.schema {
-		x.schema = r.Schema
-		for i, p := range x.paths {
-			x.idx[i] = r.Schema.Index(p[0])
-		}
+		x.resolve(r.Schema)
 	}
 	needRaw := false
 	for i, p := range x.paths {
 		j := x.idx[i]
-		if j < 0 {
-			if len(p) == 1 && p[0] == ArrivalField {
-				dst[i] = Int(r.Arrival)
-				continue
-			}
+		switch j {
+		case atArrival:
+			dst[i] = Int(r.Arrival)
+			continue
+		case inJSON:
 			needRaw = true
 			continue
 		}
@@ -82,7 +94,7 @@ func (x *Extractor) fromRaw(raw []byte, ix *RawIndex, dst []Value) {
 	var m member
 	if ix != nil && ix.layout == nil {
 		for i, p := range x.paths {
-			if x.idx[i] >= 0 {
+			if x.idx[i] != inJSON {
 				continue
 			}
 			if j := ix.find(raw, p[0]); j >= 0 {
@@ -108,7 +120,7 @@ func (x *Extractor) fromRaw(raw []byte, ix *RawIndex, dst []Value) {
 			}
 		}
 		for i, p := range x.paths {
-			if x.idx[i] >= 0 || x.pos[i] < 0 {
+			if x.idx[i] != inJSON || x.pos[i] < 0 {
 				continue
 			}
 			ix.fill(raw, x.pos[i], &m)
@@ -122,7 +134,7 @@ func (x *Extractor) fromRaw(raw []byte, ix *RawIndex, dst []Value) {
 	}
 	missing := 0
 	for i := range x.paths {
-		if x.idx[i] < 0 {
+		if x.idx[i] == inJSON {
 			missing++
 		}
 	}
@@ -145,7 +157,7 @@ func (x *Extractor) fromRaw(raw []byte, ix *RawIndex, dst []Value) {
 			key = []byte(k)
 		}
 		for i, p := range x.paths {
-			if x.idx[i] >= 0 || found[i] || p[0] != string(key) {
+			if x.idx[i] != inJSON || found[i] || p[0] != string(key) {
 				continue
 			}
 			found[i] = true

@@ -135,11 +135,22 @@ func TestLayouts(t *testing.T) {
 // _arrival is the time sluice received the event, whatever its JSON says.
 func TestArrivalIsNotTakenFromTheEvent(t *testing.T) {
 	raw := []byte(`{"_arrival":7,"a":1}`)
-	row := make([]Value, 1)
-	for _, r := range []*Record{{Arrival: 42, Raw: raw}, {Arrival: 42, Raw: raw, Index: IndexRaw(raw, nil)}} {
-		NewExtractor([][]string{{ArrivalField}}).Extract(r, row)
-		if row[0] != Int(42) {
-			t.Errorf("_arrival = %v, want the arrival time 42", row[0])
+	var ls Layouts
+	records := []*Record{{Arrival: 42, Raw: raw}, {Arrival: 42, Raw: raw, Index: IndexRaw(raw, nil)}, {Arrival: 42, Raw: raw, Index: IndexRaw(raw, &ls)}}
+	for _, paths := range [][][]string{{{ArrivalField}}, {{ArrivalField}, {"a"}}, {{"a"}, {ArrivalField}}} {
+		x := NewExtractor(paths)
+		row := make([]Value, len(paths))
+		for i, r := range records {
+			x.Extract(r, row)
+			for j, p := range paths {
+				want := Int(1)
+				if p[0] == ArrivalField {
+					want = Int(42)
+				}
+				if row[j] != want {
+					t.Errorf("paths %v, record %d: %s = %v, want %v", paths, i, p[0], row[j], want)
+				}
+			}
 		}
 	}
 }
