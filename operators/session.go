@@ -3,7 +3,6 @@ package operators
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"sort"
 )
 
 // SessionColumns lead every row of a session statement.
@@ -50,7 +49,8 @@ type session struct {
 	start, last int64
 	events      int64
 	aggs        []Aggregator
-	closed      bool // its entry in byEnd, if any, is void
+	queued      int64 // the deadline of its entry in byEnd
+	closed      bool  // its entry in byEnd, if any, is void
 }
 
 // keys decodes the session's key values into dst.
@@ -142,7 +142,8 @@ func (a *Sessions) add(ts int64) {
 		a.emitRow(s, "start")
 		return
 	}
-	a.fold(s, ts) // its deadline moves later; byEnd learns it when it gets there
+	a.fold(s, ts)
+	a.byEnd.requeue(s, s.deadline(a.Gap, a.MaxDuration))
 }
 
 func (a *Sessions) fold(s *session, ts int64) {
@@ -153,28 +154,15 @@ func (a *Sessions) fold(s *session, ts int64) {
 }
 
 // closeUntil ends every session whose deadline the watermark has passed,
-// in deadline then key order.
+// in deadline then key order: the order byEnd gives them in.
 func (a *Sessions) closeUntil(wm int64) {
-	var due []*session
 	for {
 		s := a.byEnd.first(a.Gap, a.MaxDuration)
 		if s == nil || s.deadline(a.Gap, a.MaxDuration) > wm {
-			break
+			return
 		}
 		a.byEnd.pop()
-		s.closed = true
-		due = append(due, s)
-	}
-	sort.SliceStable(due, func(i, j int) bool {
-		di, dj := due[i].deadline(a.Gap, a.MaxDuration), due[j].deadline(a.Gap, a.MaxDuration)
-		if di != dj {
-			return di < dj
-		}
-		return due[i].key < due[j].key
-	})
-	for _, s := range due {
-		delete(a.open, s.key)
-		a.emitRow(s, "end")
+		a.close(s)
 	}
 }
 

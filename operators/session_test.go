@@ -80,3 +80,40 @@ func TestSessionRowsCarryLatestArrival(t *testing.T) {
 		t.Fatalf("start and end rows stamped %v, want [100 200]", arrivals)
 	}
 }
+
+// An event earlier than its session's start moves a longest duration's
+// deadline earlier: the session closes by that deadline, before a session
+// whose deadline lies between the old and the new one, and a snapshot
+// holds it once.
+func TestSessionDeadlineMovedEarlierCloses(t *testing.T) {
+	a, _ := userSessions(0)
+	a.Lateness, a.MaxDuration = 15_000, 40_000
+	var rows []string
+	emit := func(rs []*Record) {
+		for _, r := range rs {
+			rows = append(rows, r.Get("u").Text()+" "+r.Get("event").Text())
+		}
+	}
+	// A runs from 100 s to 130 s: its deadline is 140 s (the watermark,
+	// 115 s, moves its queued one there), then the late event at 95 s
+	// moves it to 135 s. B's is 129 s + 10 s = 139 s.
+	a.Process(sessionEvents("100000:A", "105000:A", "110000:A", "115000:A", "120000:A", "125000:A", "129000:B", "130000:A"), emit)
+	a.Process(sessionEvents("95000:A"), emit)
+	snap, err := a.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	restored, _ := userSessions(0)
+	restored.Lateness, restored.MaxDuration = 15_000, 40_000
+	if err := restored.Restore(snap); err != nil {
+		t.Fatal(err)
+	}
+	if n := restored.StateSize(); n != 2 {
+		t.Errorf("%d sessions restored, want 2", n)
+	}
+	rows = nil
+	a.Process(sessionEvents("151000:C"), emit) // watermark 136 s
+	if want := "C start|A end"; strings.Join(rows, "|") != want {
+		t.Errorf("rows %q, want %s: A's deadline 135 s has passed, B's 139 s has not", rows, want)
+	}
+}

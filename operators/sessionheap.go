@@ -2,35 +2,48 @@ package operators
 
 import "container/heap"
 
-// sessionHeap orders open sessions by deadline, lazily: an event only moves
-// its session's deadline later, so the heap is not reordered per event. An
-// entry keeps the deadline its session had when it was pushed; first moves
-// an entry that comes up early back to the session's current deadline, and
-// drops the entries of sessions closed meanwhile. Every open session has
-// exactly one entry.
+// sessionHeap orders open sessions by deadline, lazily: most events move
+// their session's deadline later, and the heap is not reordered for them.
+// An entry keeps the deadline its session had when it was queued; first
+// moves an entry that comes up early back to the session's current
+// deadline. An event earlier than its session's start moves a longest
+// duration's deadline earlier: that queues the session again (see
+// requeue), and its older entry becomes void. Entries of sessions closed
+// meanwhile are void too; first drops void entries as they come up.
 type sessionHeap struct {
 	items []sessionEntry
 }
 
 type sessionEntry struct {
-	at int64 // the session's deadline when pushed; never later than its current one
+	at int64 // the session's deadline when queued; never later than its current one
 	s  *session
 }
 
 // push queues s under its deadline.
 func (h *sessionHeap) push(s *session, deadline int64) {
+	s.queued = deadline
 	heap.Push(h, sessionEntry{at: deadline, s: s})
 }
+
+// requeue queues s again if its deadline moved before its entry's.
+func (h *sessionHeap) requeue(s *session, deadline int64) {
+	if deadline < s.queued {
+		h.push(s, deadline)
+	}
+}
+
+// live reports whether e is its session's entry.
+func (e sessionEntry) live() bool { return !e.s.closed && e.at == e.s.queued }
 
 // first is the open session with the earliest deadline, or nil.
 func (h *sessionHeap) first(gap, maxDuration int64) *session {
 	for len(h.items) > 0 {
 		e := h.items[0]
 		switch d := e.s.deadline(gap, maxDuration); {
-		case e.s.closed:
+		case !e.live():
 			heap.Pop(h)
 		case d > e.at:
-			h.items[0].at = d
+			h.items[0].at, e.s.queued = d, d
 			heap.Fix(h, 0)
 		default:
 			return e.s

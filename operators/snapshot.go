@@ -218,10 +218,10 @@ func (a *Sessions) Snapshot() ([]byte, error) {
 	w := newSnapshot(a.time, a.arrival)
 	w.uint(uint64(len(a.open)))
 	for _, e := range a.byEnd.items {
-		s := e.s
-		if s.closed {
+		if !e.live() {
 			continue
 		}
+		s := e.s
 		w.bytes([]byte(s.key))
 		w.int(s.first)
 		w.int(s.start)
@@ -245,7 +245,8 @@ func (a *Sessions) Restore(b []byte) error {
 		s.first, s.start, s.last, s.events = r.int(), r.int(), r.int(), r.int()
 		s.aggs = r.aggs(a.Aggs)
 		open[s.key] = s
-		h.items = append(h.items, sessionEntry{at: s.deadline(a.Gap, a.MaxDuration), s: s})
+		s.queued = s.deadline(a.Gap, a.MaxDuration)
+		h.items = append(h.items, sessionEntry{at: s.queued, s: s})
 	}
 	if r.err != nil {
 		return fmt.Errorf("restore sessions: %w", r.err)
