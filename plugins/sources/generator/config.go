@@ -52,21 +52,22 @@ func DefaultConfig() Config {
 
 // The shape of sessions and bursts; the rate arithmetic depends on these.
 const (
-	exitPerMille = 140                        // chance a session ends after each click: 1/0.14 ≈ 7.1 clicks
-	thinkMedian  = 7000.0                     // ms between clicks, lognormal
-	thinkSigma   = 1.0                        // spread of the think time
-	thinkMax     = 20 * 60 * 1000             // a user idle longer than this has left
-	sessionGap   = 30 * 60 * 1000             // sessions of a user are more than this apart
-	restMin      = sessionGap + 1000          // shortest rest between sessions, ms
-	naturalExtra = 30 * 60 * 1000             // mean rest beyond restMin when Rate is 0
-	minExtra     = 60 * 1000                  // smallest mean rest beyond restMin
-	burstMs      = 60 * 1000                  // length of one abusive burst
-	abuseDelayMs = 30 * 1000                  // the first burst begins this long after Start
-	maxSession   = 200                        // clicks; a session this long ends
-	meanClicks   = 1000.0 / exitPerMille      // expected clicks per session
-	abuseShare   = 0.5                        // of the bot events, those of the abusive IP
-	maxBotShare  = 0.5                        // a shop with more bots than that is not realistic
-	meanThink    = thinkMedian * 1.6487212707 // e^(sigma²/2) for sigma 1
+	exitPerMille = 140                          // chance a session ends after each click: 1/0.14 ≈ 7.1 clicks
+	thinkMedian  = 7000.0                       // ms between clicks, lognormal
+	thinkSigma   = 1.0                          // spread of the think time
+	thinkMax     = 20 * 60 * 1000               // a user idle longer than this has left
+	sessionGap   = 30 * 60 * 1000               // sessions of a user are more than this apart
+	restMin      = sessionGap + 1000            // shortest rest between sessions, ms
+	naturalExtra = 30 * 60 * 1000               // mean rest beyond restMin when Rate is 0
+	minExtra     = 60 * 1000                    // smallest mean rest beyond restMin
+	burstMs      = 60 * 1000                    // length of one abusive burst
+	abuseDelayMs = 30 * 1000                    // the first burst begins this long after Start
+	maxSession   = 200                          // clicks; a session this long ends
+	meanClicks   = 1000.0 / exitPerMille        // expected clicks per session
+	abuseShare   = 0.5                          // of the bot events, those of the abusive IP
+	maxBotShare  = 0.5                          // a shop with more bots than that is not realistic
+	meanThink    = thinkMedian * 1.6487212707   // e^(sigma²/2) for sigma 1
+	sessionMs    = (meanClicks - 1) * meanThink // mean time from a session's first click to its last
 )
 
 // plan is what the rates work out to.
@@ -82,8 +83,12 @@ type plan struct {
 // UsersFor is the smallest number of users that sustains rate events per
 // second of event time when botFraction of them come from bots.
 func UsersFor(rate, botFraction float64) int {
-	session := (meanClicks - 1) * meanThink
-	return int(math.Ceil(rate * (1 - botFraction) * (session + restMin + minExtra) / 1000 / meanClicks))
+	return int(math.Ceil(usersFor(rate, botFraction)))
+}
+
+// usersFor is UsersFor as a float, which cannot overflow for a huge rate.
+func usersFor(rate, botFraction float64) float64 {
+	return rate * (1 - botFraction) * (sessionMs + restMin + minExtra) / 1000 / meanClicks
 }
 
 // WithUsersForRate is c with Users raised to what Rate needs (UsersFor),
@@ -103,9 +108,9 @@ func (c Config) validate() error {
 		return fmt.Errorf("generator: rate must be a finite number >= 0, got %v", c.Rate)
 	case !(c.BotFraction >= 0 && c.BotFraction <= maxBotShare):
 		return fmt.Errorf("generator: bot fraction must be within [0, %v], got %v", maxBotShare, c.BotFraction)
-	case c.Rate > 0 && UsersFor(c.Rate, c.BotFraction) > MaxUsers:
-		return fmt.Errorf("generator: a rate of %v events/s needs %d users, more than the %d it keeps: at most about %.0f events/s",
-			c.Rate, UsersFor(c.Rate, c.BotFraction), MaxUsers, float64(MaxUsers)/float64(UsersFor(1000, c.BotFraction))*1000)
+	case c.Rate > 0 && usersFor(c.Rate, c.BotFraction) > MaxUsers:
+		return fmt.Errorf("generator: a rate of %v events/s needs %.0f users, more than the %d it keeps: at most about %.0f events/s",
+			c.Rate, math.Ceil(usersFor(c.Rate, c.BotFraction)), MaxUsers, float64(MaxUsers)/float64(UsersFor(1000, c.BotFraction))*1000)
 	case c.Users > MaxUsers:
 		return fmt.Errorf("generator: users must be at most %d (about 48 bytes each), got %d", MaxUsers, c.Users)
 	case c.Count < 0:
@@ -127,15 +132,14 @@ func (c Config) plan() (plan, error) {
 		return plan{}, err
 	}
 	var p plan
-	session := (meanClicks - 1) * meanThink
 	if c.Rate == 0 {
 		p.extraMs = naturalExtra
-		p.cycleMs = session + restMin + p.extraMs
+		p.cycleMs = sessionMs + restMin + p.extraMs
 		p.humanRate = float64(c.Users) * meanClicks / (p.cycleMs / 1000)
 	} else {
 		p.humanRate = c.Rate * (1 - c.BotFraction)
 		p.cycleMs = float64(c.Users) * meanClicks / p.humanRate * 1000
-		p.extraMs = p.cycleMs - session - restMin
+		p.extraMs = p.cycleMs - sessionMs - restMin
 		if p.extraMs < minExtra {
 			return plan{}, fmt.Errorf("generator: a rate of %v events/s needs at least %d users (each rests over 30 minutes between sessions of about %.0f clicks), got %d",
 				c.Rate, UsersFor(c.Rate, c.BotFraction), meanClicks, c.Users)

@@ -86,19 +86,23 @@ func New(cfg Config) (*Generator, error) {
 		g.end = start + cfg.Duration.Milliseconds()
 	}
 	// Begin in the steady state, as if the shop had been open for a while:
-	// a user is in a session with the share of the cycle sessions take, and
-	// clicks when the pause underway ends; the others begin their next
-	// session evenly over the rest of the cycle. A session ends after each
-	// click with the same chance, so what is left of one is as long as a new
-	// one: those users start one. Starting everyone at rest would hold the
-	// rate below the plan for the first minutes.
-	session := (meanClicks - 1) * meanThink
+	// each user is at a random point of its cycle. In a session (the share
+	// of the cycle sessions take), it clicks when the pause under way ends;
+	// a session ends after each click with the same chance, so what is left
+	// of one is as long as a new one, and the user starts one. Resting, it
+	// is in the fixed half hour, with the rest of it left, or in the
+	// exponential tail, which has the whole tail left however long it ran.
+	// Starting everyone at rest would hold the rate below the plan for the
+	// first minutes and push it above the plan half an hour later.
 	for id := 0; id < cfg.Users; id++ {
 		at := rng.Float64() * p.cycleMs
-		if at < session {
+		switch {
+		case at < sessionMs:
 			at = float64(g.thinkLeft())
-		} else {
-			at -= session
+		case at < sessionMs+restMin:
+			at -= sessionMs
+		default:
+			at = restMin + rng.ExpFloat64()*p.extraMs
 		}
 		g.add(Human, start+int64(at))
 	}

@@ -251,30 +251,45 @@ func TestConfigErrors(t *testing.T) {
 	}
 }
 
-// The rate holds from the first second: the generator starts as if the
-// shop had been open for a while, with sessions already under way.
+// The rate holds from the first second and after: the generator starts as
+// if the shop had been open for a while, with sessions under way and rests
+// part-way through, whether --rate sets the users (rests of about 30
+// minutes), more users than the rate needs (longer rests) or none (rests
+// of about an hour).
 func TestRateIsHonoured(t *testing.T) {
-	c := testConfig()
-	c.Users = 300000
-	c.Rate = 1000
-	c.Duration = 13 * time.Minute
-	g, err := New(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	const bucket = 30_000 // ms
-	counts := make([]int, c.Duration.Milliseconds()/bucket)
-	for {
-		e, ok := g.Next()
-		if !ok {
-			break
-		}
-		counts[(e.TS-c.Start.UnixMilli())/bucket]++
-	}
-	for i, n := range counts {
-		if got := float64(n) / (bucket / 1000); got < 900 || got > 1100 {
-			t.Errorf("%.0f events/s in the 30 s from %v, want 1000 ± 10%%; per 30 s: %v", got, time.Duration(i)*bucket*time.Millisecond, counts)
-		}
+	for _, tc := range []struct {
+		name  string
+		users int
+		rate  float64
+	}{
+		{"users for the rate", UsersFor(100, 0.04), 100},
+		{"more users than the rate needs", 3 * UsersFor(100, 0.04), 100},
+		{"no rate", 40000, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := testConfig()
+			c.Users, c.Rate, c.AbuseRate = tc.users, tc.rate, 0
+			c.Duration = 150 * time.Minute
+			g, err := New(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			const bucket = 10 * 60_000 // ms
+			counts := make([]int, c.Duration.Milliseconds()/bucket)
+			for {
+				e, ok := g.Next()
+				if !ok {
+					break
+				}
+				counts[(e.TS-c.Start.UnixMilli())/bucket]++
+			}
+			want := g.Rate()
+			for i, n := range counts {
+				if got := float64(n) / (bucket / 1000); got < 0.9*want || got > 1.1*want {
+					t.Errorf("%.1f events/s in the 10 minutes from %v, want %.1f ± 10%%; per 10 minutes: %v", got, time.Duration(i)*bucket*time.Millisecond, want, counts)
+				}
+			}
+		})
 	}
 }
 
