@@ -233,6 +233,7 @@ func TestConfigErrors(t *testing.T) {
 		{"too few users for the rate", func(c *Config) { c.Users = 100; c.Rate = 1000 }, "needs at least 259647 users"},
 		{"too many users", func(c *Config) { c.Users = MaxUsers + 1 }, "users must be at most 100000000"},
 		{"a rate past the users it can keep", func(c *Config) { c.Users = MaxUsers + 1; c.Rate = 1e12 }, "a rate of 1e+12 events/s needs 259646689967630 users"},
+		{"a rate whose user count overflows an int", func(c *Config) { c.Rate = 1e19 }, "a rate of 1e+19 events/s needs 2596466899676294545408 users"},
 		{"bot share", func(c *Config) { c.BotFraction = 0.9 }, "bot fraction must be within [0, 0.5]"},
 		{"NaN bot share", func(c *Config) { c.BotFraction = math.NaN(); c.Rate = 1000 }, "bot fraction must be within"},
 		{"negative count", func(c *Config) { c.Count = -5 }, "count must be >= 0"},
