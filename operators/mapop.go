@@ -17,7 +17,6 @@ type Map struct {
 	out    []*Record
 	recs   []Record // this batch's output records
 	vals   []Value  // and their values
-	rooms  int      // output rows the last allocation of recs was for
 	ratio  float64  // output rows per input row in the last batch
 	schema *Schema
 	merged map[*Schema]*overlay // SELECT *, x: per input schema
@@ -73,15 +72,14 @@ func (m *Map) project(r *Record, rest int) *Record {
 		return r
 	}
 	if len(m.recs) == cap(m.recs) {
-		m.rooms = m.room(rest)
-		m.recs = make([]Record, 0, m.rooms)
+		m.recs = make([]Record, 0, m.room(rest))
 	}
 	m.recs = m.recs[:len(m.recs)+1]
 	out := &m.recs[len(m.recs)-1]
 	out.Arrival = r.Arrival
 	if !m.Star {
 		out.Schema = m.schema
-		out.Values = m.values(len(m.Project), rest)
+		out.Values = m.values(len(m.Project))
 		for i, e := range m.Project {
 			out.Values[i] = e(m.row)
 		}
@@ -90,7 +88,7 @@ func (m *Map) project(r *Record, rest int) *Record {
 	out.Raw, out.Index = r.Raw, r.Index
 	ov := m.overlay(r.Schema)
 	out.Schema = ov.schema
-	out.Values = m.values(len(ov.schema.Names), rest)[:0]
+	out.Values = m.values(len(ov.schema.Names))[:0]
 	for _, i := range ov.keep {
 		out.Values = append(out.Values, r.Values[i])
 	}
@@ -107,15 +105,16 @@ func (m *Map) project(r *Record, rest int) *Record {
 func (m *Map) room(rest int) int {
 	want := int(m.ratio*float64(rest)) + rest/16 + 8
 	if len(m.recs) > 0 {
-		want = max(want, 2*m.rooms)
+		want = max(want, 2*cap(m.recs))
 	}
 	return min(rest, want)
 }
 
-// values carves n values from the batch's slab, sized like the records.
-func (m *Map) values(n, rest int) []Value {
+// values carves n values from the batch's slab, sized for the rows the
+// records' allocation has left, this one included.
+func (m *Map) values(n int) []Value {
 	if cap(m.vals)-len(m.vals) < n {
-		m.vals = make([]Value, 0, n*min(rest, m.rooms))
+		m.vals = make([]Value, 0, n*(cap(m.recs)-len(m.recs)+1))
 	}
 	k := len(m.vals)
 	m.vals = m.vals[:k+n]
