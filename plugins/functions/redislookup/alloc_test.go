@@ -24,7 +24,8 @@ func TestCacheHitsDoNotAllocate(t *testing.T) {
 	ctx := context.Background()
 	c.Set(ctx, "greeting", "hello", 0)
 	c.SAdd(ctx, "tags", "a", "b")
-	c.HSet(ctx, "user:1", "plan", "pro")
+	c.HSet(ctx, "user:1", "plan", "pro", "4096", "big")
+	c.Set(ctx, "123456", "a number's key", 0)
 	c.ZAdd(ctx, "sim:7", goredis.Z{Score: 2, Member: "9"}, goredis.Z{Score: 1, Member: "8"})
 	for _, tc := range []struct {
 		name string
@@ -34,6 +35,9 @@ func TestCacheHitsDoNotAllocate(t *testing.T) {
 		{"redis_smembers", []operators.Value{str("tags")}},
 		{"redis_hget", []operators.Value{str("user:1"), str("plan")}},
 		{"redis_zrange", []operators.Value{str("sim:7"), operators.Int(5)}},
+		{"redis_zrange", []operators.Value{str("sim:7"), operators.Int(100)}},
+		{"redis_get", []operators.Value{operators.Int(123456)}},
+		{"redis_hget", []operators.Value{str("user:1"), operators.Int(4096)}},
 	} {
 		f, _ := operators.LookupScalar(tc.name)
 		want := f.Eval(tc.args)

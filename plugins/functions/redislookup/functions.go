@@ -3,7 +3,6 @@ package redislookup
 import (
 	"context"
 	"slices"
-	"strconv"
 
 	goredis "github.com/redis/go-redis/v9"
 
@@ -22,9 +21,9 @@ func init() {
 			if args[0].IsNull() {
 				return operators.Null()
 			}
-			key := args[0].Text()
+			key := args[0]
 			return cached("get", func(ctx context.Context, c *goredis.Client) (operators.Value, error) {
-				s, err := c.Get(ctx, key).Result()
+				s, err := c.Get(ctx, key.Text()).Result()
 				return operators.Str(s), err
 			}, key)
 		},
@@ -36,9 +35,9 @@ func init() {
 			if args[0].IsNull() || args[1].IsNull() {
 				return operators.Null()
 			}
-			key, field := args[0].Text(), args[1].Text()
+			key, field := args[0], args[1]
 			return cached("hget", func(ctx context.Context, c *goredis.Client) (operators.Value, error) {
-				s, err := c.HGet(ctx, key, field).Result()
+				s, err := c.HGet(ctx, key.Text(), field.Text()).Result()
 				return operators.Str(s), err
 			}, key, field)
 		},
@@ -52,11 +51,11 @@ func init() {
 				return operators.Null()
 			}
 			n = min(n, maxMembers)
-			key := args[0].Text()
+			key := args[0]
 			return cached("zrange", func(ctx context.Context, c *goredis.Client) (operators.Value, error) {
-				m, err := c.ZRevRange(ctx, key, 0, n-1).Result()
+				m, err := c.ZRevRange(ctx, key.Text(), 0, n-1).Result()
 				return jsonArray(m), err
-			}, key, strconv.FormatInt(n, 10))
+			}, key, operators.Int(n))
 		},
 	})
 	operators.RegisterScalar(operators.ScalarFunc{
@@ -66,9 +65,9 @@ func init() {
 			if args[0].IsNull() {
 				return operators.Null()
 			}
-			key := args[0].Text()
+			key := args[0]
 			return cached("smembers", func(ctx context.Context, c *goredis.Client) (operators.Value, error) {
-				m, err := c.SMembers(ctx, key).Result()
+				m, err := c.SMembers(ctx, key.Text()).Result()
 				slices.Sort(m)
 				return jsonArray(m), err
 			}, key)

@@ -80,8 +80,9 @@ var keyBufs = sync.Pool{New: func() any { return new([]byte) }}
 
 // cached answers the lookup kind of args from the cache or, on a miss,
 // from fetch. Failures are cached too, as NULL, so that a Redis that is
-// down is asked once a second per key instead of once per event.
-func cached(kind string, fetch func(ctx context.Context, c *goredis.Client) (operators.Value, error), args ...string) operators.Value {
+// down is asked once a second per key instead of once per event. The
+// cache key is the arguments' text, written without allocating.
+func cached(kind string, fetch func(ctx context.Context, c *goredis.Client) (operators.Value, error), args ...operators.Value) operators.Value {
 	l := current.Load()
 	if l == nil {
 		return operators.Null()
@@ -90,7 +91,7 @@ func cached(kind string, fetch func(ctx context.Context, c *goredis.Client) (ope
 	defer keyBufs.Put(buf)
 	ck := append((*buf)[:0], kind...)
 	for _, a := range args {
-		ck = append(append(ck, 0), a...)
+		ck = a.AppendText(append(ck, 0))
 	}
 	*buf = ck
 	if v, ok := l.cache.Get(ck); ok {
@@ -105,11 +106,20 @@ func cached(kind string, fetch func(ctx context.Context, c *goredis.Client) (ope
 	if err != nil {
 		v = operators.Null()
 		if now := time.Now().Unix(); l.lastLog.Swap(now) != now {
-			l.env.Log().Warn("redis lookup failed; NULL for a second", "function", kind, "args", strings.Join(args, " "), "err", err)
+			l.env.Log().Warn("redis lookup failed; NULL for a second", "function", kind, "args", argsText(args), "err", err)
 		}
 	}
 	l.cache.SetWithTTL(ck, v, int64(len(ck)+len(v.S)+32), ttl)
 	return v
+}
+
+// argsText is a lookup's arguments for the log.
+func argsText(args []operators.Value) string {
+	texts := make([]string, len(args))
+	for i, a := range args {
+		texts[i] = a.Text()
+	}
+	return strings.Join(texts, " ")
 }
 
 // jsonArray encodes members as a JSON array of strings.
