@@ -286,27 +286,13 @@ func (c *compiler) in(x operators.Expr, e *sqlparser.ComparisonExpr) (operators.
 	if !ok {
 		return nil, errorf("IN", "IN needs a list of values: x IN (1, 2, 3)")
 	}
-	list := make([]operators.Expr, len(tuple))
-	allConst := true
-	for i, t := range tuple {
-		f, err := c.compile(t)
-		if err != nil {
-			return nil, err
-		}
-		list[i] = f
-		allConst = allConst && isConst(t)
+	list, vals, err := c.compileArgs(tuple)
+	if err != nil {
+		return nil, err
 	}
 	negate := e.Operator == sqlparser.NotInStr
-	if allConst {
+	if vals != nil {
 		// The usual x IN ('a', 'b'): the values are known now.
-		vals := make([]operators.Value, len(tuple))
-		for i, t := range tuple {
-			v, err := fold(t)
-			if err != nil {
-				return nil, err
-			}
-			vals[i] = v
-		}
 		return func(row []operators.Value) operators.Value {
 			v := x(row)
 			if v.IsNull() {
@@ -699,6 +685,32 @@ func (c *compiler) function(f *sqlparser.FuncExpr) (operators.Expr, error) {
 	return c.call(name, args)
 }
 
+// compileArgs compiles a list of expressions and, when every one is a
+// constant, also folds them to their values (vals is nil otherwise).
+// Constants fold outside the statement's scope: their compiled form may
+// read a slot (a literal that is also a group key does), and there is no
+// row to read at compile time.
+func (c *compiler) compileArgs(args []sqlparser.Expr) (compiled []operators.Expr, vals []operators.Value, err error) {
+	compiled = make([]operators.Expr, len(args))
+	allConst := true
+	for i, a := range args {
+		if compiled[i], err = c.compile(a); err != nil {
+			return nil, nil, err
+		}
+		allConst = allConst && isConst(a)
+	}
+	if !allConst {
+		return compiled, nil, nil
+	}
+	vals = make([]operators.Value, len(args))
+	for i, a := range args {
+		if vals[i], err = fold(a); err != nil {
+			return nil, nil, err
+		}
+	}
+	return compiled, vals, nil
+}
+
 // call compiles a registered scalar function; calls with constant arguments
 // are folded to their value at compile time.
 func (c *compiler) call(name string, args []sqlparser.Expr) (operators.Expr, error) {
@@ -709,27 +721,14 @@ func (c *compiler) call(name string, args []sqlparser.Expr) (operators.Expr, err
 	if len(args) < fn.MinArgs || (fn.MaxArgs >= 0 && len(args) > fn.MaxArgs) {
 		return nil, errorf(name, "%s takes %s, got %d", strings.ToUpper(fn.Name), arity(fn.MinArgs, fn.MaxArgs), len(args))
 	}
-	compiled := make([]operators.Expr, len(args))
-	allConst := true
-	for i, a := range args {
-		x, err := c.compile(a)
-		if err != nil {
-			return nil, err
-		}
-		compiled[i] = x
-		allConst = allConst && isConst(a)
+	compiled, vals, err := c.compileArgs(args)
+	if err != nil {
+		return nil, err
+	}
+	if vals != nil && !fn.Volatile {
+		return constant(fn.Eval(vals)), nil
 	}
 	buf := make([]operators.Value, len(args))
-	if allConst && !fn.Volatile {
-		for i, a := range args {
-			v, err := fold(a)
-			if err != nil {
-				return nil, err
-			}
-			buf[i] = v
-		}
-		return constant(fn.Eval(buf)), nil
-	}
 	return func(row []operators.Value) operators.Value {
 		for i, x := range compiled {
 			buf[i] = x(row)
