@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"sluice/operators"
-	"sluice/sqlengine"
 )
 
 // TestCubeMatchesReference runs a CUBE with several aggregates over random
@@ -27,24 +26,21 @@ GROUP BY TUMBLE(ts, INTERVAL 10 SECOND), CUBE(a, b, c)`
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(seed, 7))
 			events := randomCubeEvents(rng, 4000)
-			specs, err := sqlengine.Compile(sql)
-			if err != nil {
-				t.Fatal(err)
-			}
+			spec := compileOne(t, sql)
 			raws := make([][]byte, len(events))
 			for i, e := range events {
 				raws[i] = e.json()
 			}
 			var got []string
-			for _, m := range rowMaps(t, feedRandomBatches(specs[0].Build(&operators.Counters{}), raws, rng, 300)) {
+			for _, m := range rowMaps(t, feedRandomBatches(spec.Build(&operators.Counters{}), raws, rng, 300)) {
 				delete(m, "_key")
 				b, _ := json.Marshal(m)
 				got = append(got, string(b))
 			}
-			want := cubeReference(randomCubeEvents(rand.New(rand.NewPCG(seed, 7)), 4000))
+			want := cubeReference(events)
 			slices.Sort(got)
-			if i := firstDifference(got, want); i >= 0 {
-				t.Fatalf("row %d of %d/%d:\n got %s\nwant %s", i, len(got), len(want), at(got, i), at(want, i))
+			if d := rowDiff(got, want); d != "" {
+				t.Fatal(d)
 			}
 		})
 	}

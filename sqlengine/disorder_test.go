@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"sluice/operators"
-	"sluice/sqlengine"
 )
 
 // TestDisorderWithinLatenessChangesNothing delivers the same events once
@@ -42,8 +41,8 @@ SELECT b, COUNT(*) AS n FROM s GROUP BY TUMBLE(ts, INTERVAL 30 SECOND), b ORDER 
 				if len(want) == 0 {
 					t.Fatal("no rows")
 				}
-				if i := firstDifference(got, want); i >= 0 {
-					t.Fatalf("row %d of %d/%d:\n got %s\nwant %s", i, len(got), len(want), at(got, i), at(want, i))
+				if d := rowDiff(got, want); d != "" {
+					t.Fatal(d)
 				}
 			})
 		}
@@ -97,17 +96,14 @@ func orderedEvents(rng *rand.Rand, n int) []windowEvent {
 // its rows and late count.
 func runWindowed(t *testing.T, sql string, events []windowEvent, rng *rand.Rand) ([]string, uint64) {
 	t.Helper()
-	specs, err := sqlengine.Compile(sql)
-	if err != nil {
-		t.Fatal(err)
-	}
+	spec := compileOne(t, sql)
 	raws := make([][]byte, len(events))
 	for i, e := range events {
 		raws[i] = e.json()
 	}
 	c := &operators.Counters{}
 	var rows []string
-	for _, r := range feedRandomBatches(specs[0].Build(c), raws, rng, 250) {
+	for _, r := range feedRandomBatches(spec.Build(c), raws, rng, 250) {
 		rows = append(rows, r.String())
 	}
 	return rows, c.Late.Load()
@@ -162,8 +158,9 @@ SELECT a, COUNT(*) AS n, SUM(v) AS total, MIN(v) AS lo FROM s GROUP BY HOP(ts, I
 		}
 		w := want[key{m.Start, m.A}]
 		if w == nil || m.WindowEnd != m.Start+size || m.N != w.n || m.Total != w.total || m.Lo != w.lo {
-			t.Fatalf("row %s, want %+v", r, w)
+			t.Fatalf("row %s, want %+v (nil: no such window and group, or its second row)", r, w)
 		}
+		delete(want, key{m.Start, m.A})
 	}
 }
 
@@ -172,12 +169,9 @@ SELECT a, COUNT(*) AS n, SUM(v) AS total, MIN(v) AS lo FROM s GROUP BY HOP(ts, I
 // either on time or as an update, so the last row emitted for each window
 // and group, matched by _key, equals the totals over all events.
 func TestLateUpdatesConverge(t *testing.T) {
-	specs, err := sqlengine.Compile(`@EventTime(column="ts", lateness="1s", late="update", keep="60s")
+	spec := compileOne(t, `@EventTime(column="ts", lateness="1s", late="update", keep="60s")
 SELECT a, b, COUNT(*) AS n, SUM(v) AS total, COUNT(DISTINCT u) AS users
 FROM s GROUP BY TUMBLE(ts, INTERVAL 10 SECOND), CUBE(a, b)`)
-	if err != nil {
-		t.Fatal(err)
-	}
 	for seed := range uint64(3) {
 		rng := rand.New(rand.NewPCG(seed, 51))
 		events := orderedEvents(rng, 5000)
@@ -189,7 +183,7 @@ FROM s GROUP BY TUMBLE(ts, INTERVAL 10 SECOND), CUBE(a, b)`)
 		}
 		c := &operators.Counters{}
 		last := map[string]map[string]any{}
-		for _, m := range rowMaps(t, feedRandomBatches(specs[0].Build(c), raws, rand.New(rand.NewPCG(seed, 52)), 200)) {
+		for _, m := range rowMaps(t, feedRandomBatches(spec.Build(c), raws, rand.New(rand.NewPCG(seed, 52)), 200)) {
 			last[m["_key"].(string)] = m
 		}
 		if c.Late.Load() == 0 {

@@ -2,11 +2,23 @@ package sqlengine_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"math/rand/v2"
 	"testing"
 
 	"sluice/operators"
+	"sluice/sqlengine"
 )
+
+// compileOne compiles a single statement.
+func compileOne(tb testing.TB, sql string) *operators.QuerySpec {
+	tb.Helper()
+	specs, err := sqlengine.Compile(sql)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return specs[0]
+}
 
 // feedRandomBatches processes raws through op in batches of 1 to most
 // events, their sizes drawn from rng, then finishes it, and returns every
@@ -37,4 +49,29 @@ func rowMaps(t *testing.T, rows []*operators.Record) []map[string]any {
 		}
 	}
 	return out
+}
+
+// collectRows appends the text of every row emitted to dst.
+func collectRows(dst *[]string) operators.Emit {
+	return func(rows []*operators.Record) {
+		for _, r := range rows {
+			*dst = append(*dst, r.String())
+		}
+	}
+}
+
+// rowDiff describes the first row where got and want differ, or is "".
+func rowDiff(got, want []string) string {
+	at := func(rows []string, i int) string {
+		if i < len(rows) {
+			return rows[i]
+		}
+		return "(none)"
+	}
+	for i := range max(len(got), len(want)) {
+		if i >= len(got) || i >= len(want) || got[i] != want[i] {
+			return fmt.Sprintf("row %d of %d/%d:\n got %s\nwant %s", i, len(got), len(want), at(got, i), at(want, i))
+		}
+	}
+	return ""
 }

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"sluice/operators"
-	"sluice/sqlengine"
 )
 
 // TestReplaceUnderLoadLosesNothing replaces a running aggregate again and
@@ -23,11 +22,7 @@ func TestReplaceUnderLoadLosesNothing(t *testing.T) {
 	}
 	specs := make([]*operators.QuerySpec, len(versions))
 	for i, sql := range versions {
-		s, err := sqlengine.Compile(sql)
-		if err != nil {
-			t.Fatal(err)
-		}
-		specs[i] = s[0]
+		specs[i] = compileOne(t, sql)
 	}
 	rt := operators.NewRuntime(operators.RuntimeConfig{QueueSize: 4})
 	defer rt.Close()

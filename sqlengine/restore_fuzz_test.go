@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"sluice/operators"
-	"sluice/sqlengine"
 )
 
 // restoreStatements are statements of each stateful kind.
@@ -28,11 +27,7 @@ SELECT u, session_id() AS sid, session_seq() AS seq FROM s`,
 func FuzzRestore(f *testing.F) {
 	specs := make([]*operators.QuerySpec, len(restoreStatements))
 	for i, sql := range restoreStatements {
-		s, err := sqlengine.Compile(sql)
-		if err != nil {
-			f.Fatal(err)
-		}
-		specs[i] = s[0]
+		specs[i] = compileOne(f, sql)
 	}
 	// Small states: the fuzzer mutates large inputs slowly.
 	var batches [][]*operators.Record

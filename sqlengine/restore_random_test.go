@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"sluice/operators"
-	"sluice/sqlengine"
 )
 
 // TestRestoreAnywhereMatchesUninterrupted snapshots a statement after
@@ -34,30 +33,20 @@ SELECT a, COUNT(*) AS n, PERCENTILE(v, 75) AS p75 FROM s GROUP BY TUMBLE(ts, INT
 	for name, sql := range statements {
 		for seed := range uint64(3) {
 			t.Run(fmt.Sprint(name, "/", seed), func(t *testing.T) {
-				specs, err := sqlengine.Compile(sql)
-				if err != nil {
-					t.Fatal(err)
-				}
+				spec := compileOne(t, sql)
 				batches := randomRestoreBatches(rand.New(rand.NewPCG(seed, 21)))
 				var want, got []string
-				collect := func(dst *[]string) operators.Emit {
-					return func(rows []*operators.Record) {
-						for _, r := range rows {
-							*dst = append(*dst, r.String())
-						}
-					}
-				}
-				whole := specs[0].Build(&operators.Counters{})
+				whole := spec.Build(&operators.Counters{})
 				for _, b := range batches {
-					whole.Process(b, collect(&want))
+					whole.Process(b, collectRows(&want))
 				}
-				whole.Finish(collect(&want))
+				whole.Finish(collectRows(&want))
 
 				rng := rand.New(rand.NewPCG(seed, 22))
-				op := specs[0].Build(&operators.Counters{})
+				op := spec.Build(&operators.Counters{})
 				restores := 0
 				for _, b := range batches {
-					op.Process(b, collect(&got))
+					op.Process(b, collectRows(&got))
 					if rng.IntN(4) != 0 {
 						continue
 					}
@@ -65,18 +54,18 @@ SELECT a, COUNT(*) AS n, PERCENTILE(v, 75) AS p75 FROM s GROUP BY TUMBLE(ts, INT
 					if err != nil {
 						t.Fatal(err)
 					}
-					op = specs[0].Build(&operators.Counters{})
+					op = spec.Build(&operators.Counters{})
 					if err := op.(operators.Snapshotter).Restore(state); err != nil {
 						t.Fatal(err)
 					}
 					restores++
 				}
-				op.Finish(collect(&got))
+				op.Finish(collectRows(&got))
 				if restores == 0 || len(want) == 0 {
 					t.Fatalf("%d restores, %d rows: the test proves nothing", restores, len(want))
 				}
-				if i := firstDifference(got, want); i >= 0 {
-					t.Fatalf("after %d restores, row %d of %d/%d:\n got %s\nwant %s", restores, i, len(got), len(want), at(got, i), at(want, i))
+				if d := rowDiff(got, want); d != "" {
+					t.Fatalf("after %d restores, %s", restores, d)
 				}
 			})
 		}
@@ -106,20 +95,4 @@ func randomRestoreBatches(rng *rand.Rand) [][]*operators.Record {
 		out = append(out, batch)
 	}
 	return out
-}
-
-func firstDifference(got, want []string) int {
-	for i := range max(len(got), len(want)) {
-		if i >= len(got) || i >= len(want) || got[i] != want[i] {
-			return i
-		}
-	}
-	return -1
-}
-
-func at(rows []string, i int) string {
-	if i < len(rows) {
-		return rows[i]
-	}
-	return "(none)"
 }

@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"sluice/operators"
-	"sluice/sqlengine"
 )
 
 // TestSessionsMatchReference runs sessions with a gap and a longest
@@ -31,15 +30,12 @@ GROUP BY SESSION(ts, INTERVAL 30 MINUTE, INTERVAL 2 HOUR), user_id`
 	for seed := range uint64(5) {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
 			clicks := randomClicks(rand.New(rand.NewPCG(seed, 11)), 3000, gap, longest)
-			specs, err := sqlengine.Compile(sql)
-			if err != nil {
-				t.Fatal(err)
-			}
+			spec := compileOne(t, sql)
 			raws := make([][]byte, len(clicks))
 			for i, c := range clicks {
 				raws[i] = fmt.Appendf(nil, `{"ts":%d,"user_id":%q,"page":%q,"v":%d}`, c.ts, c.user, c.page, c.v)
 			}
-			rows := feedRandomBatches(specs[0].Build(&operators.Counters{}), raws, rand.New(rand.NewPCG(seed, 12)), 200)
+			rows := feedRandomBatches(spec.Build(&operators.Counters{}), raws, rand.New(rand.NewPCG(seed, 12)), 200)
 			var got []string
 			ids := map[string][]string{} // session_id → its rows' events
 			for _, m := range rowMaps(t, rows) {
@@ -52,8 +48,8 @@ GROUP BY SESSION(ts, INTERVAL 30 MINUTE, INTERVAL 2 HOUR), user_id`
 			}
 			want := sessionReference(clicks, gap, longest)
 			slices.Sort(got)
-			if i := firstDifference(got, want); i >= 0 {
-				t.Fatalf("row %d of %d/%d:\n got %s\nwant %s", i, len(got), len(want), at(got, i), at(want, i))
+			if d := rowDiff(got, want); d != "" {
+				t.Fatal(d)
 			}
 			for id, events := range ids {
 				if id == "" || !slices.Equal(events, []string{"start", "end"}) {
@@ -150,19 +146,16 @@ func sessionReference(clicks []click, gap, longest int64) []string {
 // id shared between two).
 func TestSessionTagsMatchReference(t *testing.T) {
 	const gap, longest = 30 * 60 * 1000, 2 * 60 * 60 * 1000
-	specs, err := sqlengine.Compile(`@EventTime(column="ts", lateness="0s")
+	spec := compileOne(t, `@EventTime(column="ts", lateness="0s")
 @Session(key="user_id", gap="30m", max_duration="2h")
 SELECT user_id, ts, session_id() AS sid, session_seq() AS seq FROM clicks`)
-	if err != nil {
-		t.Fatal(err)
-	}
 	for seed := range uint64(5) {
 		clicks := randomClicks(rand.New(rand.NewPCG(seed, 41)), 3000, gap, longest)
 		raws := make([][]byte, len(clicks))
 		for i, c := range clicks {
 			raws[i] = fmt.Appendf(nil, `{"ts":%d,"user_id":%q}`, c.ts, c.user)
 		}
-		got := rowMaps(t, feedRandomBatches(specs[0].Build(&operators.Counters{}), raws, rand.New(rand.NewPCG(seed, 42)), 200))
+		got := rowMaps(t, feedRandomBatches(spec.Build(&operators.Counters{}), raws, rand.New(rand.NewPCG(seed, 42)), 200))
 		if len(got) != len(clicks) {
 			t.Fatalf("seed %d: %d rows for %d clicks", seed, len(got), len(clicks))
 		}

@@ -53,20 +53,13 @@ SELECT country, COUNT(*) AS n FROM s GROUP BY TUMBLE(ts, INTERVAL 10 SECOND), co
 				t.Fatal("stateful statement without a state shape")
 			}
 			var want, got []string
-			collect := func(dst *[]string) operators.Emit {
-				return func(rows []*operators.Record) {
-					for _, r := range rows {
-						*dst = append(*dst, r.String())
-					}
-				}
-			}
 			whole := specs[0].Build(&operators.Counters{})
-			whole.Process(batch(first), collect(&want))
-			whole.Process(batch(second), collect(&want))
-			whole.Finish(collect(&want))
+			whole.Process(batch(first), collectRows(&want))
+			whole.Process(batch(second), collectRows(&want))
+			whole.Finish(collectRows(&want))
 
 			before := specs[0].Build(&operators.Counters{})
-			before.Process(batch(first), collect(&got))
+			before.Process(batch(first), collectRows(&got))
 			state, err := before.(operators.Snapshotter).Snapshot()
 			if err != nil {
 				t.Fatal(err)
@@ -75,8 +68,8 @@ SELECT country, COUNT(*) AS n FROM s GROUP BY TUMBLE(ts, INTERVAL 10 SECOND), co
 			if err := after.(operators.Snapshotter).Restore(state); err != nil {
 				t.Fatal(err)
 			}
-			after.Process(batch(second), collect(&got))
-			after.Finish(collect(&got))
+			after.Process(batch(second), collectRows(&got))
+			after.Finish(collectRows(&got))
 			if len(want) == 0 || !reflect.DeepEqual(got, want) {
 				t.Errorf("restored run emitted\n%v\nuninterrupted run emitted\n%v", got, want)
 			}
