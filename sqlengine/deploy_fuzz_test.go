@@ -13,7 +13,7 @@ import (
 // FuzzDeploy compiles and deploys arbitrary statements, sinks and
 // annotations included, into a runtime without external servers, as
 // POST /v1/queries does: a statement may be refused at compile or deploy
-// time, but nothing may panic, and what deploys must run and be removed.
+// time, but nothing may panic, and what deploys must be removed cleanly.
 func FuzzDeploy(f *testing.F) {
 	for _, sql := range []string{
 		`@Name("a") @Sink(type="redis", mode="hash", key="k:{a}", field="b", value="n") SELECT a, b, COUNT(*) AS n FROM s GROUP BY a, b`,

@@ -22,7 +22,7 @@ func init() {
 }
 
 // A function over constants is evaluated once, when the statement is
-// built, unless it is volatile (NOW, Redis lookups, the bot signature
+// compiled, unless it is volatile (NOW, Redis lookups, the bot signature
 // cache): then once per row.
 func TestVolatileFunctionsRunPerRow(t *testing.T) {
 	specs, err := sqlengine.Compile(`SELECT test_volatile(1) AS v, test_stable(1) AS s FROM e`)
@@ -38,7 +38,7 @@ func TestVolatileFunctionsRunPerRow(t *testing.T) {
 			got = append(got, r.Get("v").Text()+"/"+r.Get("s").Text())
 		}
 	})
-	// test_stable ran once at build time (1); test_volatile once per row.
+	// test_stable ran once at compile time (1); test_volatile once per row.
 	if want := "1/1 2/1 3/1"; len(got) != len(batch) || got[0]+" "+got[1]+" "+got[2] != want {
 		t.Errorf("rows %v, want %s", got, want)
 	}
