@@ -268,3 +268,9 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// tailLen is how many records the stream's tail holds.
+func tailLen(rt *operators.Runtime, stream string) int {
+	recs, _ := rt.StreamTail(stream)
+	return len(recs)
+}

@@ -182,6 +182,7 @@ func TestInfoEndpoints(t *testing.T) {
 	waitFor(t, 2*time.Second, "the tail", func() bool { return tailLen(ts.rt, "other") == 2 })
 	ts.do("GET", "/v1/streams/other/tail", nil).expect(t, 200, `[{"a":1},{"a":3}]`)
 	ts.do("GET", "/v1/streams/nothing/tail", nil).expect(t, 404, `{"error":"no stream named \"nothing\""}`)
+	ts.do("GET", "/v1/streams/reads/tail", nil).expect(t, 200, `[]`) // a stream without events
 
 	var fns map[string][]string
 	ts.do("GET", "/v1/functions", nil).decode(t, &fns)

@@ -17,7 +17,10 @@ import (
 // cut instead, so that no error is written into the middle of its body.
 func (s *Server) recoverPanics(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+		ww, wrapped := w.(middleware.WrapResponseWriter) // by logRequests, at debug level
+		if !wrapped {
+			ww = middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+		}
 		defer func() {
 			p := recover()
 			if p == nil {
