@@ -28,12 +28,18 @@ func FuzzShippedStatements(f *testing.F) {
 	var specs []*operators.QuerySpec
 	files, _ := fs.Glob(queries.Files, "*.sql")
 	for _, name := range files {
-		src, _ := fs.ReadFile(queries.Files, name)
+		src, err := fs.ReadFile(queries.Files, name)
+		if err != nil {
+			f.Fatal(err)
+		}
 		s, err := sqlengine.Compile(string(src))
 		if err != nil {
 			f.Fatal(err)
 		}
 		specs = append(specs, s...)
+	}
+	if len(specs) == 0 {
+		f.Fatal("no shipped statements to fuzz")
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		var obj map[string]any

@@ -119,11 +119,11 @@ func consumeOnce(b *testing.B, c *kafkatest.Cluster, stream string, specs func()
 		}
 	}
 	ctx := context.Background()
-	start := time.Now()
 	var n int64
 	for _, end := range c.EndOffsets(b, stream) {
 		n += end
 	}
+	start := time.Now()
 	src, err := m.Add(ctx, stream, kafka.StreamConfig{Topic: stream, Group: group})
 	if err != nil {
 		b.Fatal(err)
@@ -182,7 +182,7 @@ func produceClickstream(b *testing.B, c *kafkatest.Cluster, n int) {
 	b.Helper()
 	cfg := generator.DefaultConfig()
 	cfg.Rate, cfg.Count = 2000, n
-	cfg.Users = generator.UsersFor(cfg.Rate, cfg.BotFraction)
+	cfg = cfg.WithUsersForRate()
 	g, err := generator.New(cfg)
 	if err != nil {
 		b.Fatal(err)
