@@ -34,6 +34,15 @@ func (c *Config) nodePrefix() string { return "sluice/" + c.Node + "/" }
 
 // groupMembers are the client ids of cfg.Group's members, sorted.
 func groupMembers(ctx context.Context, cfg *Config) ([]string, error) {
+	members, err := describeGroup(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return clientIDs(members), nil
+}
+
+// describeGroup is cfg.Group's members as the group coordinator lists them.
+func describeGroup(ctx context.Context, cfg *Config) ([]kafkago.DescribeGroupsResponseMember, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	cl := &kafkago.Client{Addr: kafkago.TCP(cfg.Brokers...)}
@@ -41,17 +50,24 @@ func groupMembers(ctx context.Context, cfg *Config) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kafka describe group %q: %w", cfg.Group, err)
 	}
-	ids := []string{}
+	var members []kafkago.DescribeGroupsResponseMember
 	for _, g := range res.Groups {
 		if g.Error != nil {
 			return nil, fmt.Errorf("kafka describe group %q: %w", cfg.Group, g.Error)
 		}
-		for _, m := range g.Members {
-			ids = append(ids, m.ClientID)
-		}
+		members = append(members, g.Members...)
+	}
+	return members, nil
+}
+
+// clientIDs are the members' client ids, sorted.
+func clientIDs(members []kafkago.DescribeGroupsResponseMember) []string {
+	ids := []string{}
+	for _, m := range members {
+		ids = append(ids, m.ClientID)
 	}
 	slices.Sort(ids)
-	return ids, nil
+	return ids
 }
 
 // sharedGroupWarning is the warning for a checkpointed source whose group
@@ -78,42 +94,41 @@ func sharedGroupWarning(cfg *Config, members []string) string {
 // leaveStale removes from the group the members whose client id names this
 // node but another run: what a crashed earlier run of this process left.
 // Without it, a restart waits a session timeout before the group
-// rebalances, and the group refuses the resume commit meanwhile.
-func leaveStale(cfg *Config, log *slog.Logger) error {
+// rebalances, and the group refuses the resume commit meanwhile. It
+// returns the client ids of the members that stay, sorted.
+func leaveStale(cfg *Config, log *slog.Logger) ([]string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	cl := &kafkago.Client{Addr: kafkago.TCP(cfg.Brokers...)}
-	res, err := cl.DescribeGroups(ctx, &kafkago.DescribeGroupsRequest{GroupIDs: []string{cfg.Group}})
+	members, err := describeGroup(ctx, cfg)
 	if err != nil {
-		return fmt.Errorf("kafka describe group %q: %w", cfg.Group, err)
+		return nil, err
 	}
 	var stale []kafkago.LeaveGroupRequestMember
-	for _, g := range res.Groups {
-		if g.Error != nil {
-			return fmt.Errorf("kafka describe group %q: %w", cfg.Group, g.Error)
-		}
-		for _, m := range g.Members {
-			if strings.HasPrefix(m.ClientID, cfg.nodePrefix()) && m.ClientID != cfg.clientID() {
-				stale = append(stale, kafkago.LeaveGroupRequestMember{ID: m.MemberID})
-			}
+	var stay []kafkago.DescribeGroupsResponseMember
+	for _, m := range members {
+		if strings.HasPrefix(m.ClientID, cfg.nodePrefix()) && m.ClientID != cfg.clientID() {
+			stale = append(stale, kafkago.LeaveGroupRequestMember{ID: m.MemberID})
+		} else {
+			stay = append(stay, m)
 		}
 	}
 	if len(stale) == 0 {
-		return nil
+		return clientIDs(stay), nil
 	}
+	cl := &kafkago.Client{Addr: kafkago.TCP(cfg.Brokers...)}
 	lr, err := cl.LeaveGroup(ctx, &kafkago.LeaveGroupRequest{GroupID: cfg.Group, Members: stale})
 	if err == nil {
 		err = lr.Error
 	}
 	if err != nil {
-		return fmt.Errorf("kafka remove %d stale members from group %q: %w", len(stale), cfg.Group, err)
+		return nil, fmt.Errorf("kafka remove %d stale members from group %q: %w", len(stale), cfg.Group, err)
 	}
 	for _, m := range lr.Members {
 		// Another stream of this process sharing the group may have removed it first.
 		if m.Error != nil && !errors.Is(m.Error, kafkago.UnknownMemberId) {
-			return fmt.Errorf("kafka remove stale member %s from group %q: %w", m.ID, cfg.Group, m.Error)
+			return nil, fmt.Errorf("kafka remove stale member %s from group %q: %w", m.ID, cfg.Group, m.Error)
 		}
 	}
 	log.Info("kafka: removed members an earlier run of this node left in the group", "members", len(stale))
-	return nil
+	return clientIDs(stay), nil
 }

@@ -65,13 +65,12 @@ func Open(cfg Config, target Ingester) (*Source, error) {
 	}
 	log := cfg.Logger.With("stream", cfg.Stream, "topic", cfg.Topic, "group", cfg.Group)
 	if cfg.Node != "" {
-		if err := leaveStale(&cfg, log); err != nil {
+		members, err := leaveStale(&cfg, log)
+		if err != nil {
 			return nil, err
 		}
-		if members, err := groupMembers(context.Background(), &cfg); err == nil {
-			if w := sharedGroupWarning(&cfg, members); w != "" {
-				log.Warn("kafka: " + w)
-			}
+		if w := sharedGroupWarning(&cfg, members); w != "" {
+			log.Warn("kafka: " + w)
 		}
 	}
 	if len(cfg.Resume) > 0 {
