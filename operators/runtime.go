@@ -229,16 +229,18 @@ func (rt *Runtime) Replace(spec *QuerySpec) (q *Query, kept bool, err error) {
 	if q.source.eventTimeOnly.Load() && q.target != nil {
 		rt.eventTimeOnlyLocked(q.target)
 	}
-	rt.mu.Unlock()
-
-	// Batches go to the new statement from here on; the old one finishes
-	// what it already has, then hands over its state.
+	// Batches go to the new statement from here on. The stream readers
+	// change with the registry, under rt.mu: a Replace or Delete of the
+	// same name that comes next finds q on the stream, never a stopped
+	// statement put there after it. The old one finishes what it already
+	// has, then hands over its state.
 	if old.source == q.source {
 		q.source.swap(old, q)
 	} else {
 		old.source.swap(old, nil)
 		q.source.swap(nil, q)
 	}
+	rt.mu.Unlock()
 	old.stopAndWait()
 	kept = spec.StateShape != "" && spec.StateShape == old.spec.StateShape
 	if kept {
@@ -258,12 +260,12 @@ func (rt *Runtime) Delete(name string) error {
 	q, ok := rt.queries[name]
 	if ok {
 		delete(rt.queries, name)
+		q.source.swap(q, nil) // with the registry: see Replace
 	}
 	rt.mu.Unlock()
 	if !ok {
 		return fmt.Errorf("delete %q: %w", name, ErrNotFound)
 	}
-	q.source.swap(q, nil)
 	q.stopAndWait()
 	// Subscribers learn of the deletion once its last rows are out, unless
 	// a statement of the same name was deployed meanwhile: they follow it.
