@@ -19,8 +19,9 @@ type StatementState struct {
 	State []byte `json:"state"`
 }
 
-// Drain waits until every stream and statement queue is empty and no batch
-// is being processed, so that everything ingested so far has gone through.
+// Drain waits until every stream and statement queue is empty, no batch
+// is being processed and no replaced or deleted statement is still
+// finishing, so that everything ingested so far has gone through.
 // Sources must be paused, or it may never return before ctx ends.
 func (rt *Runtime) Drain(ctx context.Context) error {
 	quiet := 0
@@ -40,6 +41,9 @@ func (rt *Runtime) Drain(ctx context.Context) error {
 }
 
 func (rt *Runtime) idle() bool {
+	if rt.stopping.Load() != 0 {
+		return false
+	}
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	for _, s := range rt.streams {
@@ -80,6 +84,8 @@ func (q *Query) do(ctx context.Context, fn func()) error {
 // saved state has already emitted is in a sink's buffer when the sinks are
 // flushed.
 func (rt *Runtime) Snapshot(ctx context.Context) (map[string]StatementState, error) {
+	rt.life.Lock()
+	defer rt.life.Unlock()
 	rt.ingest.Lock()
 	defer rt.ingest.Unlock()
 	rt.holding.Store(true)

@@ -178,7 +178,9 @@ func (q *Query) emit(rows []*Record) {
 	if q.target != nil {
 		batch := make([]*Record, len(rows))
 		copy(batch, rows)
-		if !q.target.put(batch, q.stop) {
+		// A stopping statement still hands on what its queued batches
+		// give; it gives up only once the grace period is over.
+		if !q.target.put(batch, q.ctx.Done()) {
 			q.counters.Errors.Add(uint64(len(rows)))
 		}
 	}

@@ -35,6 +35,12 @@ type Runtime struct {
 	// drains to a state no input or timer changes while it is saved.
 	ingest  sync.RWMutex
 	holding atomic.Bool
+	// life is held for reading by Deploy, Replace and Delete until the
+	// statements they stop are done, and for writing by Snapshot: a
+	// snapshot sees every statement running and none stopping.
+	life sync.RWMutex
+	// stopping counts statements replaced or deleted and not yet done.
+	stopping atomic.Int64
 }
 
 // NewRuntime starts an empty runtime.
@@ -192,6 +198,8 @@ var (
 
 // Deploy starts a compiled statement.
 func (rt *Runtime) Deploy(spec *QuerySpec) (*Query, error) {
+	rt.life.RLock()
+	defer rt.life.RUnlock()
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	if _, dup := rt.queries[spec.Name]; dup {
@@ -214,6 +222,8 @@ func (rt *Runtime) Deploy(spec *QuerySpec) (*Query, error) {
 // Window and session state move over when both have the same state shape;
 // kept says whether they did.
 func (rt *Runtime) Replace(spec *QuerySpec) (q *Query, kept bool, err error) {
+	rt.life.RLock()
+	defer rt.life.RUnlock()
 	rt.mu.Lock()
 	old, ok := rt.queries[spec.Name]
 	if !ok {
@@ -240,8 +250,10 @@ func (rt *Runtime) Replace(spec *QuerySpec) (q *Query, kept bool, err error) {
 		old.source.swap(old, nil)
 		q.source.swap(nil, q)
 	}
+	rt.stopping.Add(1) // with the registry, for Drain
 	rt.mu.Unlock()
 	old.stopAndWait()
+	rt.stopping.Add(-1)
 	kept = spec.StateShape != "" && spec.StateShape == old.spec.StateShape
 	if kept {
 		if sc, ok := q.op.(StateCopier); ok {
@@ -256,17 +268,21 @@ func (rt *Runtime) Replace(spec *QuerySpec) (q *Query, kept bool, err error) {
 
 // Delete stops a statement and flushes its sinks.
 func (rt *Runtime) Delete(name string) error {
+	rt.life.RLock()
+	defer rt.life.RUnlock()
 	rt.mu.Lock()
 	q, ok := rt.queries[name]
 	if ok {
 		delete(rt.queries, name)
 		q.source.swap(q, nil) // with the registry: see Replace
+		rt.stopping.Add(1)
 	}
 	rt.mu.Unlock()
 	if !ok {
 		return fmt.Errorf("delete %q: %w", name, ErrNotFound)
 	}
 	q.stopAndWait()
+	rt.stopping.Add(-1)
 	// Subscribers learn of the deletion once its last rows are out, unless
 	// a statement of the same name was deployed meanwhile: they follow it.
 	rt.mu.Lock()
@@ -278,8 +294,13 @@ func (rt *Runtime) Delete(name string) error {
 }
 
 // Close stops every statement, letting each finish its queued batches and
-// flush its sinks.
+// flush its sinks. What the streams hold is processed first, for at most
+// the stop grace period (a statement stuck on a down sink ends the wait);
+// sources must have stopped.
 func (rt *Runtime) Close() {
+	ctx, cancel := context.WithTimeout(context.Background(), rt.cfg.StopGrace)
+	_ = rt.Drain(ctx)
+	cancel()
 	for _, q := range rt.Queries() {
 		_ = rt.Delete(q.spec.Name)
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -243,42 +242,5 @@ func TestSinkNamesIgnoreCase(t *testing.T) {
 		if p, ok := LookupSink(n); !ok || p.Name != name {
 			t.Errorf("LookupSink(%q) = %q, %v", n, p.Name, ok)
 		}
-	}
-}
-
-// TestConcurrentLifecycleLeavesNoStoppedReader races Replace and Delete of
-// one name. A statement stopped while another call still had to put it on
-// its stream stayed a reader there: once its queue filled, the stream's
-// goroutine blocked on it for good, and with it every deploy on the stream.
-func TestConcurrentLifecycleLeavesNoStoppedReader(t *testing.T) {
-	rt := NewRuntime(RuntimeConfig{QueryQueue: 1})
-	defer rt.Close()
-	for round := range 1000 {
-		if _, err := rt.Deploy(passSpec("x", "s", "")); err != nil {
-			t.Fatalf("round %d: %v", round, err)
-		}
-		var wg sync.WaitGroup
-		wg.Go(func() { _, _, _ = rt.Replace(passSpec("x", "s", "")) })
-		wg.Go(func() { _, _, _ = rt.Replace(passSpec("x", "s", "")) })
-		wg.Go(func() { _ = rt.Delete("x") })
-		wg.Wait()
-		_ = rt.Delete("x")
-		s := rt.stream("s")
-		s.mu.RLock()
-		readers := len(s.subs)
-		s.mu.RUnlock()
-		if readers != 0 {
-			t.Fatalf("round %d: stream s has %d readers after every statement was deleted", round, readers)
-		}
-	}
-	for range 20 {
-		if err := rt.Ingest("s", []*Record{{Raw: []byte(`{}`)}}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := rt.Drain(ctx); err != nil {
-		t.Fatal(err)
 	}
 }

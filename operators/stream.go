@@ -2,6 +2,7 @@ package operators
 
 import (
 	"errors"
+	"slices"
 	"sync"
 	"sync/atomic"
 )
@@ -22,8 +23,19 @@ type stream struct {
 	// eventTimeOnly: the statements reading the stream see a stopped wall clock.
 	eventTimeOnly atomic.Bool
 
-	mu   sync.RWMutex // held for reading while a batch is handed on
-	subs []*Query
+	// subs are the readers. Only run changes them, applying the requests
+	// on swaps between hand-offs or while one waits for a reader's queue,
+	// so that a reader that is stuck never blocks a change of readers.
+	// mu lets other goroutines read subs.
+	swaps chan swapRequest
+	mu    sync.RWMutex
+	subs  []*Query
+}
+
+// swapRequest replaces old with q among the readers; either may be nil.
+type swapRequest struct {
+	old, q *Query
+	done   chan struct{}
 }
 
 // StreamStats is a stream's state for the API and metrics.
@@ -36,7 +48,7 @@ type StreamStats struct {
 }
 
 func newStream(name string, queueSize int) *stream {
-	s := &stream{name: name, queue: make(chan []*Record, queueSize), tail: newRing(tailSize)}
+	s := &stream{name: name, queue: make(chan []*Record, queueSize), tail: newRing(tailSize), swaps: make(chan swapRequest)}
 	go s.run()
 	return s
 }
@@ -54,7 +66,8 @@ func (s *stream) offer(batch []*Record) error {
 	}
 }
 
-// put queues a batch, waiting for room (statement-to-stream chaining).
+// put queues a batch, waiting for room until stop closes (statement-to-
+// stream chaining).
 func (s *stream) put(batch []*Record, stop <-chan struct{}) bool {
 	s.pending.Add(int64(len(batch)))
 	select {
@@ -71,22 +84,68 @@ func (s *stream) put(batch []*Record, stop <-chan struct{}) bool {
 const tailSize = 50
 
 func (s *stream) run() {
-	for batch := range s.queue {
-		// Index each event's JSON once, before any statement reads it.
-		for _, r := range batch {
-			if r.Raw != nil && r.Index == nil {
-				r.Index = IndexRaw(r.Raw, &s.layouts)
-			}
+	for {
+		select {
+		case batch := <-s.queue:
+			s.handOn(batch)
+		case r := <-s.swaps:
+			s.apply(r)
 		}
-		s.tail.add([]*Record{sample(batch[0])})
-		s.mu.RLock()
-		for _, q := range s.subs {
-			q.inflight.Add(1)
-			q.in <- batch
-		}
-		s.mu.RUnlock()
-		s.pending.Add(-int64(len(batch)))
 	}
+}
+
+// handOn gives the batch to every reader. While it waits for room in a
+// reader's queue, it applies changes of readers: a reader removed then
+// does not get the batch, and one replaced leaves it to its successor, so
+// each batch reaches exactly one of a replaced statement and its new
+// version.
+func (s *stream) handOn(batch []*Record) {
+	// Index each event's JSON once, before any statement reads it.
+	for _, r := range batch {
+		if r.Raw != nil && r.Index == nil {
+			r.Index = IndexRaw(r.Raw, &s.layouts)
+		}
+	}
+	s.tail.add([]*Record{sample(batch[0])})
+	for i := 0; i < len(s.subs); {
+		q := s.subs[i]
+		q.inflight.Add(1)
+		select {
+		case q.in <- batch:
+			i++
+		case r := <-s.swaps:
+			removed := s.apply(r)
+			if at := slices.Index(s.subs, q); at >= 0 {
+				i = at // still a reader: try again
+			} else if removed >= 0 && removed < i {
+				i-- // a reader before q went: q's successor or follower moved up
+			}
+			q.inflight.Add(-1)
+		}
+	}
+	s.pending.Add(-int64(len(batch)))
+}
+
+// apply changes the readers as r asks and reports the position of a
+// reader it removed, or -1.
+func (s *stream) apply(r swapRequest) (removed int) {
+	defer close(r.done)
+	removed = -1
+	subs := slices.Clone(s.subs)
+	at := slices.Index(subs, r.old)
+	switch {
+	case r.old != nil && at >= 0 && r.q != nil:
+		subs[at] = r.q
+	case r.old != nil && at >= 0:
+		subs = slices.Delete(subs, at, at+1)
+		removed = at
+	case r.q != nil:
+		subs = append(subs, r.q)
+	}
+	s.mu.Lock()
+	s.subs = subs
+	s.mu.Unlock()
+	return removed
 }
 
 func (s *stream) stats() StreamStats {
@@ -99,24 +158,10 @@ func (s *stream) stats() StreamStats {
 	return StreamStats{Name: s.name, Ingested: s.in.Load(), QueueDepth: s.pending.Load(), QueueCap: cap(s.queue), Readers: readers}
 }
 
-// swap replaces old with q (either may be nil) among the readers. It waits
-// for the batch being handed on, so afterwards no batch reaches old.
+// swap replaces old with q (either may be nil) among the readers. Once it
+// returns, no batch reaches old; it never waits for a reader to take one.
 func (s *stream) swap(old, q *Query) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	subs := make([]*Query, 0, len(s.subs)+1)
-	for _, x := range s.subs {
-		if x == old {
-			if q != nil {
-				subs = append(subs, q)
-				q = nil
-			}
-			continue
-		}
-		subs = append(subs, x)
-	}
-	if q != nil {
-		subs = append(subs, q)
-	}
-	s.subs = subs
+	done := make(chan struct{})
+	s.swaps <- swapRequest{old: old, q: q, done: done}
+	<-done
 }

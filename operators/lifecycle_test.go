@@ -1,0 +1,286 @@
+package operators
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// within fails the test if fn does not return within d.
+func within(t *testing.T, d time.Duration, what string, fn func()) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() { defer close(done); fn() }()
+	select {
+	case <-done:
+	case <-time.After(d):
+		t.Fatalf("%s hung", what)
+	}
+}
+
+// stuckRuntime runs "up" (in → s) and "stuck" (reads s, its sink is down)
+// with one-batch queues, and feeds it until the stream goroutine of s waits
+// on stuck's full queue and up waits on s.
+func stuckRuntime(t *testing.T) *Runtime {
+	t.Helper()
+	rt := NewRuntime(RuntimeConfig{QueryQueue: 1, StopGrace: 50 * time.Millisecond})
+	t.Cleanup(rt.Close)
+	if _, err := rt.Deploy(passSpec("up", "in", "s")); err != nil {
+		t.Fatal(err)
+	}
+	spec := passSpec("stuck", "s", "")
+	spec.Sinks = []SinkDecl{{Type: "test_down"}}
+	if _, err := rt.Deploy(spec); err != nil {
+		t.Fatal(err)
+	}
+	for range 20 {
+		if err := rt.Ingest("in", []*Record{{Raw: []byte(`{"a":1}`)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stuck, _ := rt.Query("stuck")
+	up, _ := rt.Query("up")
+	// stuck holds one batch in its sink write and one queued; the stream
+	// goroutine of s holds the third and its queue (chainedQueue) is full;
+	// up waits to put one more on s.
+	waitFor(t, "the chain to back up", func() bool {
+		return stuck.inflight.Load() == 3 && up.inflight.Load() >= 1 && rt.stream("s").pending.Load() >= chainedQueue+1
+	})
+	return rt
+}
+
+// A statement whose sink is down and whose queue is full blocks its
+// stream's goroutine. Changing the readers of that stream must not wait
+// for it: deleting or replacing the stuck statement, or the one feeding
+// it, ends within the grace period, and the rest of the runtime answers
+// meanwhile.
+func TestStuckReaderHangsNothing(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		do   func(rt *Runtime) error
+	}{
+		{"delete stuck", func(rt *Runtime) error { return rt.Delete("stuck") }},
+		{"replace stuck", func(rt *Runtime) error { _, _, err := rt.Replace(passSpec("stuck", "s", "")); return err }},
+		{"deploy beside stuck", func(rt *Runtime) error { _, err := rt.Deploy(passSpec("beside", "s", "")); return err }},
+		{"delete upstream", func(rt *Runtime) error { return rt.Delete("up") }},
+		{"replace upstream", func(rt *Runtime) error { _, _, err := rt.Replace(passSpec("up", "in", "s")); return err }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rt := stuckRuntime(t)
+			within(t, 5*time.Second, tc.name, func() {
+				if err := tc.do(rt); err != nil {
+					t.Error(err)
+				}
+			})
+			within(t, 5*time.Second, "ingest on another stream", func() {
+				if err := rt.Ingest("other", []*Record{{Raw: []byte(`{}`)}}); err != nil {
+					t.Error(err)
+				}
+			})
+			within(t, 5*time.Second, "listing the statements", func() { rt.Queries() })
+		})
+	}
+}
+
+// A stopping INSERT INTO statement hands on every row its queued batches
+// give, whether it was deleted or replaced.
+func TestStoppingChainedStatementHandsOnItsRows(t *testing.T) {
+	for _, replace := range []bool{false, true} {
+		t.Run(fmt.Sprint("replace=", replace), func(t *testing.T) {
+			block := &blockingSink{release: make(chan struct{})}
+			name := fmt.Sprintf("test_blocking_%d", testSinks.Add(1))
+			RegisterSink(SinkPlugin{Name: name, New: func(SinkConfig) (Sink, error) { return block, nil }})
+			rt := NewRuntime(RuntimeConfig{QueryQueue: 32})
+			defer rt.Close()
+			if _, err := rt.Deploy(passSpec("down", "mid", "")); err != nil {
+				t.Fatal(err)
+			}
+			spec := passSpec("up", "in", "mid")
+			spec.Sinks = []SinkDecl{{Type: name}}
+			if _, err := rt.Deploy(spec); err != nil {
+				t.Fatal(err)
+			}
+			up, _ := rt.Query("up")
+			const n = 20
+			for range n {
+				if err := rt.Ingest("in", []*Record{{Raw: []byte(`{"a":1}`)}}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			waitFor(t, "every batch handed to up", func() bool { return up.inflight.Load() == n })
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				if replace {
+					_, _, _ = rt.Replace(passSpec("up", "in", "mid"))
+				} else {
+					_ = rt.Delete("up")
+				}
+			}()
+			waitFor(t, "up to stop", func() bool { return up.stopped.Load() })
+			close(block.release)
+			<-done
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := rt.Drain(ctx); err != nil {
+				t.Fatal(err)
+			}
+			down, _ := rt.Query("down")
+			if got, errs := down.Stats().In, up.Stats().Errors; got != n || errs != 0 {
+				t.Errorf("down got %d rows, want %d; up counted %d errors", got, n, errs)
+			}
+		})
+	}
+}
+
+// countSink counts rows, a millisecond per write.
+type countSink struct{ n *atomic.Int64 }
+
+func (s countSink) Write(_ context.Context, rows []*Record) error {
+	time.Sleep(time.Millisecond)
+	s.n.Add(int64(len(rows)))
+	return nil
+}
+func (countSink) Flush(context.Context) error { return nil }
+func (countSink) Close() error                { return nil }
+
+// Close processes what the streams accepted before it stops the
+// statements: an accepted batch is never thrown away.
+func TestCloseProcessesAcceptedBatches(t *testing.T) {
+	var n atomic.Int64
+	name := fmt.Sprintf("test_count_%d", testSinks.Add(1))
+	RegisterSink(SinkPlugin{Name: name, New: func(SinkConfig) (Sink, error) { return countSink{&n}, nil }})
+	rt := NewRuntime(RuntimeConfig{})
+	// The chained statement sorts first, so Close reaches it before the
+	// statement feeding it.
+	spec := passSpec("a_chained", "mid", "")
+	spec.Sinks = []SinkDecl{{Type: name}}
+	if _, err := rt.Deploy(spec); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rt.Deploy(passSpec("b_feeder", "s", "mid")); err != nil {
+		t.Fatal(err)
+	}
+	const batches = 60
+	for range batches {
+		if err := rt.Ingest("s", []*Record{{Raw: []byte(`{}`)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rt.Close()
+	if got := n.Load(); got != batches {
+		t.Errorf("the sink got %d of %d accepted rows", got, batches)
+	}
+}
+
+// Drain, and so Snapshot, waits for a replaced statement to finish its
+// queued batches.
+func TestDrainWaitsForStoppingStatement(t *testing.T) {
+	block := &blockingSink{release: make(chan struct{})}
+	name := fmt.Sprintf("test_blocking_%d", testSinks.Add(1))
+	RegisterSink(SinkPlugin{Name: name, New: func(SinkConfig) (Sink, error) { return block, nil }})
+	rt := NewRuntime(RuntimeConfig{StopGrace: 5 * time.Second})
+	defer rt.Close()
+	spec := passSpec("q", "s", "")
+	spec.Sinks = []SinkDecl{{Type: name}}
+	if _, err := rt.Deploy(spec); err != nil {
+		t.Fatal(err)
+	}
+	old, _ := rt.Query("q")
+	for range 3 {
+		if err := rt.Ingest("s", []*Record{{Raw: []byte(`{}`)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "the batches handed on", func() bool { return old.inflight.Load() == 3 })
+	go func() { _, _, _ = rt.Replace(passSpec("q", "s", "")) }()
+	waitFor(t, "the replace", func() bool { q, _ := rt.Query("q"); return q != old })
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if err := rt.Drain(ctx); err == nil {
+		t.Fatalf("Drain returned with %d batches still in the replaced statement", old.inflight.Load())
+	}
+	close(block.release)
+	ctx, cancel = context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := rt.Drain(ctx); err != nil || old.inflight.Load() != 0 {
+		t.Fatalf("drain: %v, %d batches left", err, old.inflight.Load())
+	}
+}
+
+// A snapshot taken while a statement is replaced waits for the replace
+// instead of failing on the statement that stopped.
+func TestSnapshotDuringReplace(t *testing.T) {
+	rt := NewRuntime(RuntimeConfig{})
+	defer rt.Close()
+	spec := func(name string) *QuerySpec {
+		s := passSpec(name, "s", "")
+		s.StateShape = "map"
+		return s
+	}
+	for i := range 30 {
+		if _, err := rt.Deploy(spec(fmt.Sprint("a", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := rt.Deploy(spec("z")); err != nil {
+		t.Fatal(err)
+	}
+	for round := range 200 {
+		var wg sync.WaitGroup
+		var err error
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_, err = rt.Snapshot(ctx)
+		})
+		wg.Go(func() {
+			time.Sleep(time.Duration(round%20) * 100 * time.Microsecond) // land at different points of the snapshot
+			_, _, _ = rt.Replace(spec("z"))
+		})
+		wg.Wait()
+		if err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+	}
+}
+
+// TestConcurrentLifecycleLeavesNoStoppedReader races Replace and Delete of
+// one name. A statement stopped while another call still had to put it on
+// its stream stayed a reader there: once its queue filled, the stream's
+// goroutine blocked on it for good, and with it every deploy on the stream.
+func TestConcurrentLifecycleLeavesNoStoppedReader(t *testing.T) {
+	rt := NewRuntime(RuntimeConfig{QueryQueue: 1})
+	defer rt.Close()
+	for round := range 1000 {
+		if _, err := rt.Deploy(passSpec("x", "s", "")); err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		var wg sync.WaitGroup
+		wg.Go(func() { _, _, _ = rt.Replace(passSpec("x", "s", "")) })
+		wg.Go(func() { _, _, _ = rt.Replace(passSpec("x", "s", "")) })
+		wg.Go(func() { _ = rt.Delete("x") })
+		wg.Wait()
+		_ = rt.Delete("x")
+		s := rt.stream("s")
+		s.mu.RLock()
+		readers := len(s.subs)
+		s.mu.RUnlock()
+		if readers != 0 {
+			t.Fatalf("round %d: stream s has %d readers after every statement was deleted", round, readers)
+		}
+	}
+	for range 20 {
+		if err := rt.Ingest("s", []*Record{{Raw: []byte(`{}`)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := rt.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
