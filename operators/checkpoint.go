@@ -83,13 +83,24 @@ func (q *Query) do(ctx context.Context, fn func()) error {
 // emitted between the drain and the end of the snapshot: every row the
 // saved state has already emitted is in a sink's buffer when the sinks are
 // flushed.
+//
+// A Deploy, Replace or Delete under way finishes first, and none starts
+// until the snapshot is taken. The drain runs before that wait, so that a
+// statement stuck on a down sink, which keeps the drain from ending, can
+// still be deleted.
 func (rt *Runtime) Snapshot(ctx context.Context) (map[string]StatementState, error) {
-	rt.life.Lock()
-	defer rt.life.Unlock()
 	rt.ingest.Lock()
 	defer rt.ingest.Unlock()
 	rt.holding.Store(true)
 	defer rt.holding.Store(false)
+	if err := rt.Drain(ctx); err != nil {
+		return nil, err
+	}
+	if err := rt.lockLife(ctx); err != nil {
+		return nil, err
+	}
+	defer rt.life.Unlock()
+	// What a replaced statement handed on while the lock was awaited.
 	if err := rt.Drain(ctx); err != nil {
 		return nil, err
 	}
@@ -122,6 +133,10 @@ func (rt *Runtime) Snapshot(ctx context.Context) (map[string]StatementState, err
 // and state shape; it returns the names it restored. A statement whose
 // shape changed since the snapshot starts fresh.
 func (rt *Runtime) Restore(ctx context.Context, states map[string]StatementState) ([]string, error) {
+	if err := rt.lockLife(ctx); err != nil {
+		return nil, err
+	}
+	defer rt.life.Unlock()
 	var restored []string
 	for name, st := range states {
 		q, ok := rt.Query(name)
@@ -142,4 +157,18 @@ func (rt *Runtime) Restore(ctx context.Context, states map[string]StatementState
 		restored = append(restored, name)
 	}
 	return restored, nil
+}
+
+// lockLife takes life for writing, waiting no longer than ctx. It polls
+// instead of blocking in Lock: a writer waiting in Lock would hold up every
+// Deploy, Replace and Delete behind the one it waits for.
+func (rt *Runtime) lockLife(ctx context.Context) error {
+	for !rt.life.TryLock() {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for deploys, replaces and deletes to finish: %w", ctx.Err())
+		case <-time.After(time.Millisecond):
+		}
+	}
+	return nil
 }

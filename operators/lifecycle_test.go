@@ -284,3 +284,200 @@ func TestConcurrentLifecycleLeavesNoStoppedReader(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A snapshot cannot finish while a statement is stuck on a down sink, but
+// deleting that statement must not wait for the snapshot to give up; nor
+// must an unrelated deploy.
+func TestSnapshotDoesNotHoldUpLifecycle(t *testing.T) {
+	rt := stuckRuntime(t)
+	snap := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_, err := rt.Snapshot(ctx)
+		snap <- err
+	}()
+	waitFor(t, "the snapshot to start", func() bool { return rt.holding.Load() })
+	within(t, 5*time.Second, "a deploy during the snapshot", func() {
+		if _, err := rt.Deploy(passSpec("other", "x", "")); err != nil {
+			t.Error(err)
+		}
+	})
+	within(t, 5*time.Second, "deleting the stuck statement", func() {
+		if err := rt.Delete("stuck"); err != nil {
+			t.Error(err)
+		}
+	})
+	select {
+	case err := <-snap:
+		if err != nil {
+			t.Fatalf("the snapshot, once the stuck statement was gone: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the snapshot did not finish once the stuck statement was gone")
+	}
+}
+
+// seqOp records the arrival stamp of each batch's first record.
+type seqOp struct {
+	mu  *sync.Mutex
+	got *[]int64
+}
+
+func (o seqOp) Process(batch []*Record, _ Emit) {
+	o.mu.Lock()
+	*o.got = append(*o.got, batch[0].Arrival)
+	o.mu.Unlock()
+}
+func (seqOp) Tick(int64, Emit) {}
+func (seqOp) Finish(Emit)      {}
+func (seqOp) StateSize() int   { return 0 }
+
+// Each batch reaches exactly one version of a statement replaced over and
+// over, in order, while readers around it on the same stream are
+// replaced, deleted and deployed.
+func TestReplacedStatementSeesEveryBatchOnceInOrder(t *testing.T) {
+	var mu sync.Mutex
+	var got []int64
+	watched := func() *QuerySpec {
+		return &QuerySpec{Name: "w", Source: "s", Build: func(*Counters) Operator { return seqOp{&mu, &got} }}
+	}
+	rt := NewRuntime(RuntimeConfig{QueryQueue: 1, QueueSize: 4096})
+	defer rt.Close()
+	for _, spec := range []*QuerySpec{passSpec("a", "s", ""), watched(), passSpec("b", "s", "")} {
+		if _, err := rt.Deploy(spec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const n = 3000
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for i := 0; !stop.Load(); i++ {
+			_, _, _ = rt.Replace(watched())
+			switch i % 3 {
+			case 0:
+				_ = rt.Delete("a")
+				_, _ = rt.Deploy(passSpec("a", "s", ""))
+			case 1:
+				_, _, _ = rt.Replace(passSpec("b", "s", ""))
+			case 2:
+				_, _ = rt.Deploy(passSpec(fmt.Sprint("c", i), "s", ""))
+				_ = rt.Delete(fmt.Sprint("c", i))
+			}
+		}
+	})
+	for i := 0; i < n; {
+		if err := rt.Ingest("s", []*Record{{Arrival: int64(i)}}); err == nil {
+			i++
+		} else {
+			time.Sleep(10 * time.Microsecond) // back-pressure: let the readers catch up
+		}
+	}
+	stop.Store(true)
+	wg.Wait()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := rt.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != n {
+		t.Fatalf("the watched statement's versions got %d batches, want %d", len(got), n)
+	}
+	for i, v := range got {
+		if v != int64(i) {
+			t.Fatalf("batch %d is number %d", i, v)
+		}
+	}
+}
+
+// slowMap passes its input on, taking d per batch.
+type slowMap struct {
+	*Map
+	d time.Duration
+}
+
+func (m slowMap) Process(batch []*Record, emit Emit) {
+	time.Sleep(m.d)
+	m.Map.Process(batch, emit)
+}
+
+// An INSERT INTO statement slower than the grace period still hands on
+// every row while the target has room; so does a version replaced again
+// before it ever ran, which gets a grace period of its own.
+func TestSlowChainedStatementKeepsRowsAcrossReplaces(t *testing.T) {
+	for _, again := range []bool{false, true} {
+		t.Run(fmt.Sprint("replaced_again=", again), func(t *testing.T) {
+			rt := NewRuntime(RuntimeConfig{StopGrace: 100 * time.Millisecond, QueryQueue: 16})
+			defer rt.Close()
+			if _, err := rt.Deploy(passSpec("down", "out", "")); err != nil {
+				t.Fatal(err)
+			}
+			slow := passSpec("w", "s", "out")
+			slow.Build = func(*Counters) Operator {
+				return slowMap{&Map{Extract: NewExtractor(nil), Star: true}, 60 * time.Millisecond}
+			}
+			if _, err := rt.Deploy(slow); err != nil {
+				t.Fatal(err)
+			}
+			v0, _ := rt.Query("w")
+			ingest := func(n int) {
+				for range n {
+					if err := rt.Ingest("s", []*Record{{Raw: []byte(`{"a":1}`)}}); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			ingest(8)
+			waitFor(t, "v0 to hold its batches", func() bool { return v0.inflight.Load() == 8 })
+			var wg sync.WaitGroup
+			wg.Go(func() { _, _, _ = rt.Replace(passSpec("w", "s", "out")) })
+			waitFor(t, "v1", func() bool { q, _ := rt.Query("w"); return q != v0 })
+			v1, _ := rt.Query("w")
+			total := 8
+			if again {
+				ingest(8)
+				total += 8
+				waitFor(t, "v1 to hold its batches", func() bool { return v1.inflight.Load() == 8 })
+				wg.Go(func() { _, _, _ = rt.Replace(passSpec("w", "s", "out")) })
+			}
+			wg.Wait()
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := rt.Drain(ctx); err != nil {
+				t.Fatal(err)
+			}
+			down, _ := rt.Query("down")
+			if got := down.Stats().In; got != uint64(total) {
+				t.Errorf("down got %d of %d rows; v0 counted %d errors, v1 %d", got, total, v0.Stats().Errors, v1.Stats().Errors)
+			}
+		})
+	}
+}
+
+// BenchmarkStreamHandOn is the cost of giving a batch to each reader of a
+// stream whose readers keep up.
+func BenchmarkStreamHandOn(b *testing.B) {
+	for _, readers := range []int{1, 4, 16} {
+		b.Run(fmt.Sprint("readers=", readers), func(b *testing.B) {
+			s := &stream{name: "b", queue: make(chan []*Record, 1), tail: newRing(tailSize), swaps: make(chan swapRequest)}
+			for range readers {
+				s.subs = append(s.subs, &Query{in: make(chan []*Record, 8), spec: &QuerySpec{}})
+			}
+			batch := []*Record{{Raw: []byte(`{}`), Index: &RawIndex{}}}
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				s.handOn(batch)
+				if i%8 == 7 {
+					for _, q := range s.subs {
+						for range 8 {
+							<-q.in
+						}
+					}
+				}
+			}
+		})
+	}
+}

@@ -18,6 +18,7 @@ type Query struct {
 	counters  Counters
 	in        chan []*Record
 	stop      chan struct{}
+	running   chan struct{} // closed when run starts
 	done      chan struct{}
 	source    *stream
 	target    *stream
@@ -94,6 +95,7 @@ func (q *Query) Status() string {
 }
 
 func (q *Query) run() {
+	close(q.running)
 	defer close(q.done)
 	// CPU profiles (--pprof) attribute samples to the statement.
 	pprof.SetGoroutineLabels(pprof.WithLabels(context.Background(), pprof.Labels("statement", q.spec.Name)))
@@ -202,6 +204,9 @@ func (q *Query) stopAndWait() {
 	if q.stopped.CompareAndSwap(false, true) {
 		close(q.stop)
 	}
+	// The grace period starts when the statement does: a new version that
+	// waits for the one it replaces gets all of it.
+	<-q.running
 	select {
 	case <-q.done:
 	case <-time.After(q.rt.cfg.StopGrace):

@@ -348,6 +348,7 @@ func (rt *Runtime) newQueryLocked(spec *QuerySpec) *Query {
 		spec:    spec,
 		in:      make(chan []*Record, rt.cfg.QueryQueue),
 		stop:    make(chan struct{}),
+		running: make(chan struct{}),
 		control: make(chan func()),
 		done:    make(chan struct{}),
 		source:  rt.streamLocked(spec.Source),

@@ -67,9 +67,15 @@ func (s *stream) offer(batch []*Record) error {
 }
 
 // put queues a batch, waiting for room until stop closes (statement-to-
-// stream chaining).
+// stream chaining). Room wins over a closed stop.
 func (s *stream) put(batch []*Record, stop <-chan struct{}) bool {
 	s.pending.Add(int64(len(batch)))
+	select {
+	case s.queue <- batch:
+		s.in.Add(uint64(len(batch)))
+		return true
+	default:
+	}
 	select {
 	case s.queue <- batch:
 		s.in.Add(uint64(len(batch)))
@@ -111,26 +117,30 @@ func (s *stream) handOn(batch []*Record) {
 		q := s.subs[i]
 		q.inflight.Add(1)
 		select {
+		case q.in <- batch: // the common case, without the wait below
+			i++
+			continue
+		default:
+		}
+		select {
 		case q.in <- batch:
 			i++
 		case r := <-s.swaps:
-			removed := s.apply(r)
-			if at := slices.Index(s.subs, q); at >= 0 {
-				i = at // still a reader: try again
-			} else if removed >= 0 && removed < i {
-				i-- // a reader before q went: q's successor or follower moved up
-			}
+			s.apply(r)
 			q.inflight.Add(-1)
+			// One reader changed. If q is still one, it may have moved
+			// up; if not, its successor, or the reader after it, is at i.
+			if at := slices.Index(s.subs, q); at >= 0 {
+				i = at
+			}
 		}
 	}
 	s.pending.Add(-int64(len(batch)))
 }
 
-// apply changes the readers as r asks and reports the position of a
-// reader it removed, or -1.
-func (s *stream) apply(r swapRequest) (removed int) {
+// apply changes the readers as r asks.
+func (s *stream) apply(r swapRequest) {
 	defer close(r.done)
-	removed = -1
 	subs := slices.Clone(s.subs)
 	at := slices.Index(subs, r.old)
 	switch {
@@ -138,14 +148,12 @@ func (s *stream) apply(r swapRequest) (removed int) {
 		subs[at] = r.q
 	case r.old != nil && at >= 0:
 		subs = slices.Delete(subs, at, at+1)
-		removed = at
 	case r.q != nil:
 		subs = append(subs, r.q)
 	}
 	s.mu.Lock()
 	s.subs = subs
 	s.mu.Unlock()
-	return removed
 }
 
 func (s *stream) stats() StreamStats {
