@@ -39,6 +39,21 @@ func feedRandomBatches(op operators.Operator, raws [][]byte, rng *rand.Rand, mos
 	return out
 }
 
+// restored snapshots op and returns a fresh instance of spec that has
+// restored the snapshot, as a restart from a checkpoint would.
+func restored(t *testing.T, spec *operators.QuerySpec, op operators.Operator) operators.Operator {
+	t.Helper()
+	state, err := op.(operators.Snapshotter).Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh := spec.Build(&operators.Counters{})
+	if err := fresh.(operators.Snapshotter).Restore(state); err != nil {
+		t.Fatal(err)
+	}
+	return fresh
+}
+
 // rowMaps decodes rows' JSON.
 func rowMaps(t *testing.T, rows []*operators.Record) []map[string]any {
 	t.Helper()

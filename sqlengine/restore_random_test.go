@@ -50,14 +50,7 @@ SELECT a, COUNT(*) AS n, PERCENTILE(v, 75) AS p75 FROM s GROUP BY TUMBLE(ts, INT
 					if rng.IntN(4) != 0 {
 						continue
 					}
-					state, err := op.(operators.Snapshotter).Snapshot()
-					if err != nil {
-						t.Fatal(err)
-					}
-					op = spec.Build(&operators.Counters{})
-					if err := op.(operators.Snapshotter).Restore(state); err != nil {
-						t.Fatal(err)
-					}
+					op = restored(t, spec, op)
 					restores++
 				}
 				op.Finish(collectRows(&got))

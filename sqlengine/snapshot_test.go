@@ -60,14 +60,7 @@ SELECT country, COUNT(*) AS n FROM s GROUP BY TUMBLE(ts, INTERVAL 10 SECOND), co
 
 			before := specs[0].Build(&operators.Counters{})
 			before.Process(batch(first), collectRows(&got))
-			state, err := before.(operators.Snapshotter).Snapshot()
-			if err != nil {
-				t.Fatal(err)
-			}
-			after := specs[0].Build(&operators.Counters{})
-			if err := after.(operators.Snapshotter).Restore(state); err != nil {
-				t.Fatal(err)
-			}
+			after := restored(t, specs[0], before)
 			after.Process(batch(second), collectRows(&got))
 			after.Finish(collectRows(&got))
 			if len(want) == 0 || !reflect.DeepEqual(got, want) {
