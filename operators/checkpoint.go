@@ -41,11 +41,14 @@ func (rt *Runtime) Drain(ctx context.Context) error {
 }
 
 func (rt *Runtime) idle() bool {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	// Under rt.mu, which Replace and Delete hold while they take a
+	// statement off the registry and count it as stopping: the statement
+	// is seen in one place or the other.
 	if rt.stopping.Load() != 0 {
 		return false
 	}
-	rt.mu.Lock()
-	defer rt.mu.Unlock()
 	for _, s := range rt.streams {
 		if s.pending.Load() != 0 {
 			return false
