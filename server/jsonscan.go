@@ -93,10 +93,6 @@ func scanCompound(b []byte, i, depth int, end byte) (int, *syntaxError) {
 	if i < len(b) && b[i] == end {
 		return i + 1, nil
 	}
-	after := "',' or ']' after array element"
-	if end == '}' {
-		after = "',' or '}' after object value"
-	}
 	for {
 		var err *syntaxError
 		if end == '}' {
@@ -117,7 +113,10 @@ func scanCompound(b []byte, i, depth int, end byte) (int, *syntaxError) {
 				return i + 1, nil
 			}
 		}
-		return i, unexpected(b, i, after)
+		if end == '}' {
+			return i, unexpected(b, i, "',' or '}' after object value")
+		}
+		return i, unexpected(b, i, "',' or ']' after array element")
 	}
 }
 
