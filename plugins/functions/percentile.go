@@ -257,9 +257,14 @@ func (p *percentile) UnmarshalBinary(b []byte) error {
 	for i := range fs {
 		fs[i] = math.Float64frombits(binary.LittleEndian.Uint64(b[1+8*i:]))
 	}
+	// Every number of every state is finite: values, centroids, extremes
+	// and the centroid count.
+	if !allFinite(fs) {
+		return errPercentileState
+	}
 	switch tag {
 	case stateExact:
-		if len(fs) > exactValues || !allFinite(fs) {
+		if len(fs) > exactValues {
 			return errPercentileState
 		}
 		p.vals, p.dig = fs, nil
@@ -290,14 +295,8 @@ func (p *percentile) UnmarshalBinary(b []byte) error {
 		lo, hi, vals := fs[1+2*n], fs[2+2*n], fs[3+2*n:]
 		// A digest holds more values than the exact phase: merged, or
 		// still waiting.
-		if (n == 0 && len(vals) <= exactValues) || !allFinite(vals) || !allFinite([]float64{lo, hi}) || lo > hi || len(vals)+n >= pendingMax {
+		if (n == 0 && len(vals) <= exactValues) || lo > hi || len(vals)+n >= pendingMax {
 			return errPercentileState
-		}
-		if len(cents) == 0 {
-			cents = nil
-		}
-		if len(vals) == 0 {
-			vals = nil
 		}
 		p.vals, p.dig = vals, &digest{cents: cents, min: lo, max: hi}
 		return nil
@@ -306,12 +305,12 @@ func (p *percentile) UnmarshalBinary(b []byte) error {
 }
 
 // centroids reads (mean, weight) pairs, which must be in mean order with
-// positive finite weights.
+// positive weights.
 func centroids(fs []float64) ([]tdigest.Centroid, error) {
 	cents := make([]tdigest.Centroid, len(fs)/2)
 	for i := range cents {
 		c := tdigest.Centroid{Mean: fs[2*i], Weight: fs[2*i+1]}
-		if !allFinite([]float64{c.Mean}) || !(c.Weight > 0) || math.IsInf(c.Weight, 0) || (i > 0 && c.Mean < cents[i-1].Mean) {
+		if !(c.Weight > 0) || (i > 0 && c.Mean < cents[i-1].Mean) {
 			return nil, errPercentileState
 		}
 		cents[i] = c
