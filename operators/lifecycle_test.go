@@ -9,13 +9,17 @@ import (
 	"time"
 )
 
-// within fails the test if fn does not return within d.
-func within(t *testing.T, d time.Duration, what string, fn func()) {
+// within fails the test if fn does not return within d, or returns an
+// error. fn reports through its result, not t: it may outlive the test.
+func within(t *testing.T, d time.Duration, what string, fn func() error) {
 	t.Helper()
-	done := make(chan struct{})
-	go func() { defer close(done); fn() }()
+	done := make(chan error, 1)
+	go func() { done <- fn() }()
 	select {
-	case <-done:
+	case err := <-done:
+		if err != nil {
+			t.Errorf("%s: %v", what, err)
+		}
 	case <-time.After(d):
 		t.Fatalf("%s hung", what)
 	}
@@ -70,17 +74,11 @@ func TestStuckReaderHangsNothing(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rt := stuckRuntime(t)
-			within(t, 5*time.Second, tc.name, func() {
-				if err := tc.do(rt); err != nil {
-					t.Error(err)
-				}
+			within(t, 5*time.Second, tc.name, func() error { return tc.do(rt) })
+			within(t, 5*time.Second, "ingest on another stream", func() error {
+				return rt.Ingest("other", []*Record{{Raw: []byte(`{}`)}})
 			})
-			within(t, 5*time.Second, "ingest on another stream", func() {
-				if err := rt.Ingest("other", []*Record{{Raw: []byte(`{}`)}}); err != nil {
-					t.Error(err)
-				}
-			})
-			within(t, 5*time.Second, "listing the statements", func() { rt.Queries() })
+			within(t, 5*time.Second, "listing the statements", func() error { rt.Queries(); return nil })
 		})
 	}
 }
@@ -298,16 +296,11 @@ func TestSnapshotDoesNotHoldUpLifecycle(t *testing.T) {
 		snap <- err
 	}()
 	waitFor(t, "the snapshot to start", func() bool { return rt.holding.Load() })
-	within(t, 5*time.Second, "a deploy during the snapshot", func() {
-		if _, err := rt.Deploy(passSpec("other", "x", "")); err != nil {
-			t.Error(err)
-		}
+	within(t, 5*time.Second, "a deploy during the snapshot", func() error {
+		_, err := rt.Deploy(passSpec("other", "x", ""))
+		return err
 	})
-	within(t, 5*time.Second, "deleting the stuck statement", func() {
-		if err := rt.Delete("stuck"); err != nil {
-			t.Error(err)
-		}
-	})
+	within(t, 5*time.Second, "deleting the stuck statement", func() error { return rt.Delete("stuck") })
 	select {
 	case err := <-snap:
 		if err != nil {
