@@ -19,7 +19,10 @@ type member struct {
 	escaped    bool   // key contains a backslash
 	val        []byte // string values without quotes; other values as written
 	typ        jsonparser.ValueType
-	kOff, vOff int // where key and val start in the object
+	valEscaped bool  // a string value contains a backslash
+	isInt      bool  // num holds the value, parsed when the record was indexed
+	num        int64 // see isInt
+	kOff, vOff int   // where key and val start in the object
 }
 
 // scanner walks an object's members.
@@ -82,10 +85,11 @@ func (s *scanner) next(m *member) (ok bool, err error) {
 		return false, errBadJSON
 	}
 	m.vOff = s.pos
+	m.valEscaped, m.isInt = false, false
 	switch c := s.data[s.pos]; {
 	case c == '"':
 		m.vOff++
-		m.val, _, err = s.str()
+		m.val, m.valEscaped, err = s.str()
 		m.typ = jsonparser.String
 	case c == '{' || c == '[':
 		begin := s.pos
@@ -172,7 +176,7 @@ func (s *scanner) skipNested() error {
 func memberValue(m *member) Value {
 	switch m.typ {
 	case jsonparser.String:
-		if bytes.IndexByte(m.val, '\\') < 0 {
+		if !m.valEscaped {
 			return Str(string(m.val))
 		}
 		if s, err := jsonparser.ParseString(m.val); err == nil {
@@ -180,6 +184,9 @@ func memberValue(m *member) Value {
 		}
 		return Null()
 	case jsonparser.Number:
+		if m.isInt {
+			return Int(m.num)
+		}
 		if i, ok := parseInt(m.val); ok {
 			return Int(i)
 		}

@@ -14,17 +14,22 @@ type RawIndex struct {
 }
 
 // rawValue is where a member's value sits in Raw and its JSON type. The
-// keys are the layout's, shared by the records of that shape: a record's
-// index is about half of its JSON's size.
+// keys are the layout's, shared by the records of that shape. What every
+// statement reading the member would work out again is worked out here,
+// once: whether a string needs unescaping, and an integer's value.
 type rawValue struct {
-	off [2]uint32 // start, end
-	typ uint8     // a jsonparser.ValueType
+	off     [2]uint32 // start, end
+	typ     uint8     // a jsonparser.ValueType
+	escaped bool      // a string with a backslash
+	isInt   bool      // num holds the value
+	num     int64
 }
 
 // rawMember is a member as the scan finds it.
 type rawMember struct {
 	key, val [2]uint32 // offsets into Raw: start, end
 	typ      uint8     // a jsonparser.ValueType
+	escaped  bool      // a string value with a backslash
 }
 
 // Layout is the sequence of a record's top-level keys. The events of one
@@ -148,12 +153,15 @@ func IndexRaw(raw []byte, ls *Layouts) *RawIndex {
 		members = append(members, rawMember{
 			key: [2]uint32{uint32(k), uint32(k + len(m.key))},
 			val: [2]uint32{uint32(v), uint32(v + len(m.val))},
-			typ: uint8(m.typ),
+			typ: uint8(m.typ), escaped: m.valEscaped,
 		})
 	}
 	ix := &RawIndex{vals: make([]rawValue, len(members))}
 	for i, x := range members {
-		ix.vals[i] = rawValue{off: x.val, typ: x.typ}
+		ix.vals[i] = rawValue{off: x.val, typ: x.typ, escaped: x.escaped}
+		if x.typ == uint8(jsonparser.Number) {
+			ix.vals[i].num, ix.vals[i].isInt = parseInt(raw[x.val[0]:x.val[1]])
+		}
 	}
 	if ls == nil {
 		ix.layout = newLayout(raw, members)
@@ -185,4 +193,5 @@ func (ix *RawIndex) find(raw []byte, key string) int {
 func (ix *RawIndex) fill(raw []byte, i int, m *member) {
 	x := &ix.vals[i]
 	m.key, m.val, m.typ, m.escaped = nil, raw[x.off[0]:x.off[1]], jsonparser.ValueType(x.typ), false
+	m.valEscaped, m.isInt, m.num = x.escaped, x.isInt, x.num
 }
