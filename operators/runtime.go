@@ -14,6 +14,7 @@ import (
 type RuntimeConfig struct {
 	Env          *Env
 	QueueSize    int           // batches a stream queues before ingest gets ErrBackpressure (128)
+	MaxStreams   int           // streams in all beyond which ingest creates no new one (1024)
 	QueryQueue   int           // batches a statement queues before its stream waits (8)
 	TickInterval time.Duration // how often statements see the wall clock (100ms)
 	StopGrace    time.Duration // how long a stopping statement waits on a blocked sink (10s)
@@ -47,6 +48,9 @@ type Runtime struct {
 func NewRuntime(cfg RuntimeConfig) *Runtime {
 	if cfg.QueueSize <= 0 {
 		cfg.QueueSize = 128
+	}
+	if cfg.MaxStreams <= 0 {
+		cfg.MaxStreams = DefaultMaxStreams
 	}
 	if cfg.QueryQueue <= 0 {
 		// Short: the readers of a stream stay close behind each other, so
@@ -117,7 +121,42 @@ func (rt *Runtime) Ingest(streamName string, batch []*Record) error {
 		return ErrBackpressure
 	}
 	defer rt.ingest.RUnlock()
-	return rt.stream(streamName).offer(batch)
+	s, err := rt.ingestStream(streamName)
+	if err != nil {
+		return err
+	}
+	return s.offer(batch)
+}
+
+// DefaultMaxStreams is RuntimeConfig.MaxStreams when not set.
+const DefaultMaxStreams = 1024
+
+// ErrTooManyStreams is Ingest's error for a stream that does not exist
+// when the runtime already has MaxStreams streams.
+var ErrTooManyStreams = errors.New("too many streams")
+
+// HasStream reports whether a stream of that name exists.
+func (rt *Runtime) HasStream(name string) bool {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	_, ok := rt.streams[name]
+	return ok
+}
+
+// ingestStream finds the stream ingest names, creating it only while there
+// are fewer than MaxStreams: a client may name any stream, and each holds a
+// goroutine and a preallocated queue for good. Streams that statements
+// read or write are created at deploy, whatever their number.
+func (rt *Runtime) ingestStream(name string) (*stream, error) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if s, ok := rt.streams[name]; ok {
+		return s, nil
+	}
+	if n := len(rt.streams); n >= rt.cfg.MaxStreams {
+		return nil, fmt.Errorf("%w: no stream named %q, and there are already %d, the most ingest creates", ErrTooManyStreams, name, n)
+	}
+	return rt.streamLocked(name), nil
 }
 
 // EventTimeOnly stops the wall clock for every statement fed, directly or

@@ -244,3 +244,33 @@ func TestSinkNamesIgnoreCase(t *testing.T) {
 		}
 	}
 }
+
+// Ingest creates at most MaxStreams streams; existing streams and the
+// streams statements name stay usable past the limit.
+func TestIngestCreatesAtMostMaxStreams(t *testing.T) {
+	rt := NewRuntime(RuntimeConfig{MaxStreams: 2})
+	defer rt.Close()
+	batch := []*Record{{Raw: []byte(`{"a":1}`)}}
+	for _, name := range []string{"a", "b", "a"} {
+		if err := rt.Ingest(name, batch); err != nil {
+			t.Fatalf("ingest %s: %v", name, err)
+		}
+	}
+	err := rt.Ingest("c", batch)
+	if !errors.Is(err, ErrTooManyStreams) || !strings.Contains(err.Error(), `"c"`) || !strings.Contains(err.Error(), "already 2") {
+		t.Fatalf("ingest c: %v, want ErrTooManyStreams naming c and the limit", err)
+	}
+	if _, err := rt.Deploy(passSpec("copy", "d", "e")); err != nil {
+		t.Fatal(err)
+	}
+	if err := rt.Ingest("d", batch); err != nil {
+		t.Fatalf("ingest into a stream a statement reads: %v", err)
+	}
+	var names []string
+	for _, st := range rt.Streams() {
+		names = append(names, st.Name)
+	}
+	if got := strings.Join(names, " "); got != "a b d e" {
+		t.Errorf("streams %q, want a b d e", got)
+	}
+}

@@ -18,9 +18,10 @@ import (
 
 // Reasons counted by sluice_ingest_rejected_total.
 const (
-	rejectInvalid      = "invalid"      // 400, 415
-	rejectTooLarge     = "too_large"    // 413
-	rejectBackpressure = "backpressure" // 429
+	rejectInvalid      = "invalid"          // 400, 415
+	rejectTooLarge     = "too_large"        // 413
+	rejectBackpressure = "backpressure"     // 429
+	rejectTooMany      = "too_many_streams" // 409
 )
 
 // ingest accepts a batch of events for one stream: all of them or none.
@@ -52,6 +53,11 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusTooManyRequests, "stream %q queue is full; retry later", name)
 			return
 		}
+		if errors.Is(err, operators.ErrTooManyStreams) {
+			s.reject(name, http.StatusConflict)
+			writeError(w, http.StatusConflict, "%v (--max-streams): post to an existing stream, deploy a statement reading %q, or raise --max-streams", err, name)
+			return
+		}
 		writeError(w, http.StatusInternalServerError, "ingest into %q: %v", name, err)
 		return
 	}
@@ -78,6 +84,13 @@ func (s *Server) reject(stream string, status int) {
 		reason = rejectTooLarge
 	case http.StatusTooManyRequests:
 		reason = rejectBackpressure
+	case http.StatusConflict:
+		reason = rejectTooMany
+	}
+	// Only existing streams get their own series: a client can name any
+	// stream, and each name would be a metric series for good.
+	if !s.rt.HasStream(stream) {
+		stream = ""
 	}
 	s.rejected.WithLabelValues(stream, reason).Inc()
 }

@@ -138,6 +138,25 @@ func TestIngestBackpressure(t *testing.T) {
 	}
 }
 
+// Past --max-streams, posting to a new stream answers 409 and creates
+// nothing; metrics do not grow a series per refused name.
+func TestIngestTooManyStreams(t *testing.T) {
+	ts := newTestServer(t, Config{}, operators.RuntimeConfig{MaxStreams: 2})
+	ts.do("POST", "/v1/streams/a/events", []byte(`{"i":1}`)).expect(t, 202, `{"accepted":1}`)
+	ts.do("POST", "/v1/streams/b/events", []byte(`{"i":1}`)).expect(t, 202, `{"accepted":1}`)
+	ts.do("POST", "/v1/streams/c/events", []byte(`{"i":1}`)).expect(t, 409,
+		`{"error":"too many streams: no stream named \"c\", and there are already 2, the most ingest creates (--max-streams): post to an existing stream, deploy a statement reading \"c\", or raise --max-streams"}`)
+	ts.do("POST", "/v1/streams/d/events", []byte(`{`)).expect(t, 400, "")
+	ts.do("POST", "/v1/streams/a/events", []byte(`{"i":2}`)).expect(t, 202, `{"accepted":1}`)
+	ts.do("GET", "/v1/streams/c/tail", nil).expect(t, 404, `{"error":"no stream named \"c\""}`)
+	metrics := grep(ts.do("GET", "/metrics", nil).body, "sluice_ingest_rejected_total{")
+	want := `sluice_ingest_rejected_total{reason="invalid",stream=""} 1` + "\n" +
+		`sluice_ingest_rejected_total{reason="too_many_streams",stream=""} 1`
+	if metrics != want {
+		t.Fatalf("rejection metrics:\n%s\nwant:\n%s", metrics, want)
+	}
+}
+
 func grep(text, substr string) string {
 	var out []string
 	for _, l := range strings.Split(text, "\n") {

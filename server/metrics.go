@@ -92,7 +92,7 @@ func sinkLabels(sinks []operators.SinkStatus) []string {
 func (s *Server) setupMetrics() error {
 	s.rejected = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "sluice_ingest_rejected_total",
-		Help: "Ingest requests refused: invalid (400/415), too_large (413), backpressure (429).",
+		Help: "Ingest requests refused: invalid (400/415), too_large (413), backpressure (429), too_many_streams (409); stream is empty for a stream that does not exist.",
 	}, []string{"stream", "reason"})
 	s.registry = prometheus.NewRegistry()
 	for _, c := range append([]prometheus.Collector{

@@ -25,6 +25,7 @@ func TestRunDispatch(t *testing.T) {
 		{args: []string{"serve", "extra"}, code: 2, stderr: `sluice serve takes no arguments, got ["extra"]`, noStdout: true},
 		{args: []string{"serve", "--queue-size", "0"}, code: 1, stderr: "sluice serve: --queue-size 0: want 1 to 100000 batches"},
 		{args: []string{"serve", "--queue-size", "1000000000"}, code: 1, stderr: "sluice serve: --queue-size 1000000000: want 1 to 100000 batches"},
+		{args: []string{"serve", "--max-streams", "0"}, code: 1, stderr: "sluice serve: --max-streams 0: want 1 to 1000000 streams"},
 	}
 	for _, tc := range cases {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {

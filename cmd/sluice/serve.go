@@ -32,6 +32,7 @@ type serveConfig struct {
 	ingestToken  string
 	maxBody      byteSize
 	queueSize    int
+	maxStreams   int
 	dataDir      string
 	queriesDir   string
 	redisURL     string
@@ -62,6 +63,7 @@ func serveFlags(c *serveConfig) *flag.FlagSet {
 	fs.StringVar(&c.ingestToken, "ingest-token", "", "bearer `token` required to post events")
 	fs.Var(&c.maxBody, "max-body", "largest ingest body, before and after gzip (`size`: bytes, KiB, MiB)")
 	fs.IntVar(&c.queueSize, "queue-size", 128, "batches a stream queues before ingest answers 429")
+	fs.IntVar(&c.maxStreams, "max-streams", operators.DefaultMaxStreams, "streams in all beyond which posting to a stream that does not exist answers 409")
 	fs.StringVar(&c.dataDir, "data-dir", "", "`directory` that keeps the dashboard layout across restarts")
 	fs.StringVar(&c.queriesDir, "queries", "", "`directory` of .sql files deployed at start, in name order; without it, the shipped pipeline built into the binary")
 	fs.StringVar(&c.redisURL, "redis-url", "", "Redis `URL` for Redis sinks, e.g. redis://localhost:6379/0")
@@ -104,6 +106,9 @@ command line wins over the environment.
 	}
 	if c.queueSize <= 0 || c.queueSize > maxQueueSize {
 		return nil, fmt.Errorf("--queue-size %d: want 1 to %d batches", c.queueSize, maxQueueSize)
+	}
+	if c.maxStreams <= 0 || c.maxStreams > maxStreams {
+		return nil, fmt.Errorf("--max-streams %d: want 1 to %d streams", c.maxStreams, maxStreams)
 	}
 	if c.checkpointInterval <= 0 {
 		return nil, fmt.Errorf("--checkpoint-interval %v: want a positive duration", c.checkpointInterval)
@@ -150,7 +155,7 @@ func (c *serveConfig) queryFiles() (fs.FS, string, error) {
 // newServer builds the runtime with its plugins set up and the HTTP API
 // over it; `sluice bench --embedded` builds its server here too.
 func (c *serveConfig) newServer(log *slog.Logger) (*operators.Runtime, *server.Server, error) {
-	rt := operators.NewRuntime(operators.RuntimeConfig{Env: c.env(log), QueueSize: c.queueSize})
+	rt := operators.NewRuntime(operators.RuntimeConfig{Env: c.env(log), QueueSize: c.queueSize, MaxStreams: c.maxStreams})
 	if err := operators.Setup(rt.Env()); err != nil {
 		rt.Close()
 		return nil, nil, fmt.Errorf("setting up plugins: %w", err)
@@ -181,6 +186,9 @@ func (c *serveConfig) newServer(log *slog.Logger) (*operators.Runtime, *server.S
 
 // maxQueueSize bounds --queue-size: every stream preallocates its queue.
 const maxQueueSize = 100_000
+
+// maxStreams bounds --max-streams: each stream keeps a goroutine and its queue.
+const maxStreams = 1_000_000
 
 func serve(ctx context.Context, args []string, _, stderr io.Writer) error {
 	c, err := parseServe(args, os.Getenv, stderr)

@@ -24,7 +24,7 @@ func TestServeHelpListsEveryFlag(t *testing.T) {
 	}
 	help := errOut.String()
 	for flag, def := range map[string]string{
-		"addr": ":8080", "admin-token": "none", "ingest-token": "none", "max-body": "16MiB", "queue-size": "128",
+		"addr": ":8080", "admin-token": "none", "ingest-token": "none", "max-body": "16MiB", "queue-size": "128", "max-streams": "1024",
 		"data-dir": "none", "queries": "none", "redis-url": "none", "es-url": "none", "es-username": "none",
 		"es-password": "none", "es-api-key": "none", "es-insecure": "false", "kafka-brokers": "none",
 		"geoip-db": "none", "log-level": "INFO",
