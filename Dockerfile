@@ -13,6 +13,8 @@ RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w -X main.version=${VERSION}"
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/sluice /usr/local/bin/sluice
 USER nonroot:nonroot
+# Writable by nonroot: with Kafka, checkpoints go to ./sluice-state by default.
+WORKDIR /home/nonroot
 EXPOSE 8080
 ENV SLUICE_ADDR=:8080
 ENTRYPOINT ["/usr/local/bin/sluice"]

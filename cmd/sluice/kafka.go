@@ -69,13 +69,13 @@ func defaultNode() string {
 type streaming struct {
 	log     *slog.Logger
 	manager *kafka.Manager
-	cp      *checkpoint.Checkpointer // nil without --state-redis-url or --state-dir
+	cp      *checkpoint.Checkpointer // nil without a state store (see stateStore)
 	store   checkpoint.Store
 	closed  sync.Once
 }
 
 func (c *serveConfig) newStreaming(rt *operators.Runtime, log *slog.Logger) (*streaming, error) {
-	store, err := c.stateStore()
+	store, err := c.stateStore(log)
 	if err != nil {
 		return nil, err
 	}
@@ -100,16 +100,34 @@ func (c *serveConfig) newStreaming(rt *operators.Runtime, log *slog.Logger) (*st
 }
 
 // stateStore is where checkpoints go: Redis when --state-redis-url is
-// set, else --state-dir; nil without either.
-func (c *serveConfig) stateStore() (checkpoint.Store, error) {
+// set, else --state-dir. With Kafka and neither set, a directory beside the
+// dashboard's (--data-dir) or in the working directory: exactly-once
+// results are the default whenever Kafka is the source. nil without Kafka
+// and a store, or with --state-dir none.
+func (c *serveConfig) stateStore(log *slog.Logger) (checkpoint.Store, error) {
 	switch {
 	case c.stateRedisURL != "":
 		return checkpoint.NewRedisStore(c.stateRedisURL, c.node)
+	case c.stateDir == noStateDir:
+		return nil, nil
 	case c.stateDir != "":
 		return checkpoint.NewDirStore(filepath.Clean(c.stateDir), c.node)
+	case c.kafkaBrokers != "":
+		dir := defaultStateDir
+		if c.dataDir != "" {
+			dir = filepath.Join(c.dataDir, defaultStateDir)
+		}
+		log.Info("kafka: checkpoints go to the default state directory (exactly-once); choose another with --state-dir or --state-redis-url, or turn them off with --state-dir none", "dir", dir)
+		return checkpoint.NewDirStore(dir, c.node)
 	}
 	return nil, nil
 }
+
+// defaultStateDir is --state-dir when Kafka is configured and no store is.
+const defaultStateDir = "sluice-state"
+
+// noStateDir turns checkpoints off.
+const noStateDir = "none"
 
 // api is what the HTTP API declares, removes and lists Kafka streams with.
 func (st *streaming) api() server.KafkaStreams {
@@ -143,7 +161,7 @@ func (st *streaming) start(ctx context.Context, streams kafkaStreamFlags) error 
 	}
 	if st.cp == nil {
 		if len(st.manager.Sources()) > 0 {
-			st.log.Warn("no --state-redis-url or --state-dir: Kafka streams are at-least-once and window state is lost on a crash")
+			st.log.Warn("--state-dir none: Kafka streams are not checkpointed; a crash loses window and session state and events queued in sluice whose offsets were committed")
 		}
 		return nil
 	}

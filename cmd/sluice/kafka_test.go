@@ -2,8 +2,13 @@ package main
 
 import (
 	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
+
+	"sluice/plugins/checkpoint"
 )
 
 func TestKafkaStreamFlags(t *testing.T) {
@@ -56,5 +61,44 @@ func TestCheckpointFlags(t *testing.T) {
 	}
 	if _, err := parseServe([]string{"--checkpoint-interval", "0s"}, func(string) string { return "" }, io.Discard); err == nil || err.Error() != "--checkpoint-interval 0s: want a positive duration" {
 		t.Errorf("zero interval: %v", err)
+	}
+}
+
+// With Kafka, checkpoints are on unless turned off: under --data-dir when
+// it is set; without Kafka, only a store flag turns them on.
+func TestDefaultStateStore(t *testing.T) {
+	data := t.TempDir()
+	tests := []struct {
+		args []string
+		dir  string // where the store keeps its files; "" for no store
+	}{
+		{args: nil},
+		{args: []string{"--data-dir", data}},
+		{args: []string{"--kafka-brokers", "k:9092", "--data-dir", data}, dir: filepath.Join(data, "sluice-state")},
+		{args: []string{"--kafka-brokers", "k:9092", "--data-dir", data, "--state-dir", filepath.Join(data, "own")}, dir: filepath.Join(data, "own")},
+		{args: []string{"--kafka-brokers", "k:9092", "--state-dir", "none"}},
+		{args: []string{"--state-dir", filepath.Join(data, "plain")}, dir: filepath.Join(data, "plain")},
+	}
+	for _, tt := range tests {
+		c, err := parseServe(append(tt.args, "--node", "n1"), func(string) string { return "" }, io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		store, err := c.stateStore(slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatalf("%v: %v", tt.args, err)
+		}
+		if tt.dir == "" {
+			if store != nil {
+				t.Errorf("%v: store %T, want none", tt.args, store)
+			}
+			continue
+		}
+		if _, ok := store.(*checkpoint.DirStore); !ok {
+			t.Fatalf("%v: store %T, want a directory", tt.args, store)
+		}
+		if fi, err := os.Stat(tt.dir); err != nil || !fi.IsDir() {
+			t.Errorf("%v: %s not made: %v", tt.args, tt.dir, err)
+		}
 	}
 }
