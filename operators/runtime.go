@@ -135,6 +135,12 @@ const DefaultMaxStreams = 1024
 // when the runtime already has MaxStreams streams.
 var ErrTooManyStreams = errors.New("too many streams")
 
+// Declare creates a stream that a source will feed, whatever the number of
+// streams: declaring one is an operator's act, like deploying a statement.
+func (rt *Runtime) Declare(name string) {
+	rt.stream(name)
+}
+
 // HasStream reports whether a stream of that name exists.
 func (rt *Runtime) HasStream(name string) bool {
 	rt.mu.Lock()

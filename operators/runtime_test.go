@@ -250,20 +250,21 @@ func TestSinkNamesIgnoreCase(t *testing.T) {
 func TestIngestCreatesAtMostMaxStreams(t *testing.T) {
 	rt := NewRuntime(RuntimeConfig{MaxStreams: 2})
 	defer rt.Close()
-	batch := []*Record{{Raw: []byte(`{"a":1}`)}}
+	// A stream indexes the records it takes: each ingest gets its own.
+	batch := func() []*Record { return []*Record{{Raw: []byte(`{"a":1}`)}} }
 	for _, name := range []string{"a", "b", "a"} {
-		if err := rt.Ingest(name, batch); err != nil {
+		if err := rt.Ingest(name, batch()); err != nil {
 			t.Fatalf("ingest %s: %v", name, err)
 		}
 	}
-	err := rt.Ingest("c", batch)
+	err := rt.Ingest("c", batch())
 	if !errors.Is(err, ErrTooManyStreams) || !strings.Contains(err.Error(), `"c"`) || !strings.Contains(err.Error(), "already 2") {
 		t.Fatalf("ingest c: %v, want ErrTooManyStreams naming c and the limit", err)
 	}
 	if _, err := rt.Deploy(passSpec("copy", "d", "e")); err != nil {
 		t.Fatal(err)
 	}
-	if err := rt.Ingest("d", batch); err != nil {
+	if err := rt.Ingest("d", batch()); err != nil {
 		t.Fatalf("ingest into a stream a statement reads: %v", err)
 	}
 	var names []string

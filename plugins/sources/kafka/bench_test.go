@@ -41,6 +41,8 @@ func fill(b *testing.B, c *kafkatest.Cluster, topic string, partitions, n int) {
 // counter takes every batch and counts records.
 type counter struct{ n atomic.Int64 }
 
+func (c *counter) Declare(string) {}
+
 func (c *counter) Ingest(_ string, batch []*operators.Record) error {
 	c.n.Add(int64(len(batch)))
 	return nil

@@ -82,6 +82,7 @@ func (m *Manager) AddFrom(ctx context.Context, name string, sc StreamConfig, res
 	if _, dup := m.sources[name]; dup {
 		return nil, fmt.Errorf("kafka stream %q: %w", name, ErrExists)
 	}
+	m.target.Declare(name)
 	s, err := Open(cfg, m.target)
 	if err != nil {
 		return nil, err

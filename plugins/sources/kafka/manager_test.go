@@ -173,3 +173,28 @@ func TestManagerNotConfigured(t *testing.T) {
 		t.Errorf("NewProducer without brokers = %v", err)
 	}
 }
+
+// A Kafka stream is declared when it is added: the runtime takes its
+// events even when ingest has already created all the streams it may.
+func TestAddedStreamPastIngestLimit(t *testing.T) {
+	c := kafkatest.Start(t, kafkatest.Topic("events", 1))
+	rt := operators.NewRuntime(operators.RuntimeConfig{MaxStreams: 1})
+	defer rt.Close()
+	if err := rt.Ingest("posted", []*operators.Record{{Raw: []byte(`{"a":1}`)}}); err != nil {
+		t.Fatal(err)
+	}
+	m := NewManager(Config{Brokers: c.Brokers, Logger: slog.New(slog.NewTextHandler(t.Output(), nil))}, rt)
+	t.Cleanup(func() { _ = m.Close() })
+	if _, err := m.Add(context.Background(), "events", StreamConfig{Topic: "events", Start: "earliest"}); err != nil {
+		t.Fatal(err)
+	}
+	c.ProduceJSON(t, "events", 0, `{"i":1}`, `{"i":2}`, `{"i":3}`)
+	waitFor(t, "3 events in the stream", func() bool {
+		for _, st := range rt.Streams() {
+			if st.Name == "events" {
+				return st.Ingested == 3
+			}
+		}
+		return false
+	})
+}

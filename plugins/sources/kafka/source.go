@@ -30,9 +30,11 @@ import (
 
 // Ingester takes a batch of records for a stream. *operators.Runtime
 // satisfies it; it returns operators.ErrBackpressure when the stream's
-// queue is full and nothing was taken.
+// queue is full and nothing was taken. Declare creates the stream before
+// its first batch, past any bound on the streams ingest may create.
 type Ingester interface {
 	Ingest(stream string, batch []*operators.Record) error
+	Declare(stream string)
 }
 
 // Source consumes one topic with a consumer group into one stream.

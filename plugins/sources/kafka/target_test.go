@@ -34,6 +34,8 @@ func (t *target) Ingest(stream string, batch []*operators.Record) error {
 	return nil
 }
 
+func (t *target) Declare(string) {}
+
 func (t *target) records(stream string) []*operators.Record {
 	t.mu.Lock()
 	defer t.mu.Unlock()
