@@ -27,6 +27,10 @@ func startEmbedded(o benchOptions, stderr io.Writer) (*embeddedServer, error) {
 		return nil, fmt.Errorf("embedded server: %w", err)
 	}
 	c.adminToken, c.ingestToken = o.adminToken, o.token
+	// The benchmark consumes no Kafka stream: SLUICE_KAFKA_STREAMS must
+	// not turn on the default state directory, whose checkpoint would
+	// replace that of a serve run from the same directory.
+	c.kafkaStreams = nil
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	rt, srv, err := c.newServer(log)
 	if err != nil {

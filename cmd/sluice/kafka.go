@@ -100,10 +100,10 @@ func (c *serveConfig) newStreaming(rt *operators.Runtime, log *slog.Logger) (*st
 }
 
 // stateStore is where checkpoints go: Redis when --state-redis-url is
-// set, else --state-dir. With Kafka and neither set, a directory beside the
-// dashboard's (--data-dir) or in the working directory: exactly-once
-// results are the default whenever Kafka is the source. nil without Kafka
-// and a store, or with --state-dir none.
+// set, else --state-dir. With --kafka-stream and neither set, a directory
+// beside the dashboard's (--data-dir) or in the working directory:
+// exactly-once results are the default whenever Kafka is the source. nil
+// otherwise, or with --state-dir none.
 func (c *serveConfig) stateStore(log *slog.Logger) (checkpoint.Store, error) {
 	switch {
 	case c.stateRedisURL != "":
@@ -112,13 +112,17 @@ func (c *serveConfig) stateStore(log *slog.Logger) (checkpoint.Store, error) {
 		return nil, nil
 	case c.stateDir != "":
 		return checkpoint.NewDirStore(filepath.Clean(c.stateDir), c.node)
-	case c.kafkaBrokers != "":
+	case len(c.kafkaStreams) > 0:
 		dir := defaultStateDir
 		if c.dataDir != "" {
 			dir = filepath.Join(c.dataDir, defaultStateDir)
 		}
+		store, err := checkpoint.NewDirStore(dir, c.node)
+		if err != nil {
+			return nil, fmt.Errorf("kafka streams are checkpointed by default, to %s: set --data-dir, --state-dir or --state-redis-url, or --state-dir none for no checkpoints: %w", dir, err)
+		}
 		log.Info("kafka: checkpoints go to the default state directory (exactly-once); choose another with --state-dir or --state-redis-url, or turn them off with --state-dir none", "dir", dir)
-		return checkpoint.NewDirStore(dir, c.node)
+		return store, nil
 	}
 	return nil, nil
 }
@@ -161,7 +165,7 @@ func (st *streaming) start(ctx context.Context, streams kafkaStreamFlags) error 
 	}
 	if st.cp == nil {
 		if len(st.manager.Sources()) > 0 {
-			st.log.Warn("--state-dir none: Kafka streams are not checkpointed; a crash loses window and session state and events queued in sluice whose offsets were committed")
+			st.log.Warn("no checkpoints: a crash loses window and session state, and events queued in sluice whose offsets were committed")
 		}
 		return nil
 	}

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -64,19 +65,23 @@ func TestCheckpointFlags(t *testing.T) {
 	}
 }
 
-// With Kafka, checkpoints are on unless turned off: under --data-dir when
-// it is set; without Kafka, only a store flag turns them on.
+// With a Kafka stream, checkpoints are on unless turned off: under
+// --data-dir when it is set, else in the working directory; otherwise only
+// a store flag turns them on.
 func TestDefaultStateStore(t *testing.T) {
-	data := t.TempDir()
+	data, work := t.TempDir(), t.TempDir()
+	t.Chdir(work)
 	tests := []struct {
 		args []string
 		dir  string // where the store keeps its files; "" for no store
 	}{
 		{args: nil},
 		{args: []string{"--data-dir", data}},
-		{args: []string{"--kafka-brokers", "k:9092", "--data-dir", data}, dir: filepath.Join(data, "sluice-state")},
-		{args: []string{"--kafka-brokers", "k:9092", "--data-dir", data, "--state-dir", filepath.Join(data, "own")}, dir: filepath.Join(data, "own")},
-		{args: []string{"--kafka-brokers", "k:9092", "--state-dir", "none"}},
+		{args: []string{"--kafka-brokers", "k:9092", "--data-dir", data}}, // Kafka only as a sink
+		{args: []string{"--kafka-brokers", "k:9092", "--kafka-stream", "e=t", "--data-dir", data}, dir: filepath.Join(data, "sluice-state")},
+		{args: []string{"--kafka-brokers", "k:9092", "--kafka-stream", "e=t"}, dir: filepath.Join(work, "sluice-state")},
+		{args: []string{"--kafka-stream", "e=t", "--data-dir", data, "--state-dir", filepath.Join(data, "own")}, dir: filepath.Join(data, "own")},
+		{args: []string{"--kafka-stream", "e=t", "--state-dir", "none"}},
 		{args: []string{"--state-dir", filepath.Join(data, "plain")}, dir: filepath.Join(data, "plain")},
 	}
 	for _, tt := range tests {
@@ -100,5 +105,23 @@ func TestDefaultStateStore(t *testing.T) {
 		if fi, err := os.Stat(tt.dir); err != nil || !fi.IsDir() {
 			t.Errorf("%v: %s not made: %v", tt.args, tt.dir, err)
 		}
+	}
+}
+
+// A default state directory that cannot be made names itself and the flags
+// that choose another.
+func TestDefaultStateDirError(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := parseServe([]string{"--kafka-stream", "e=t", "--data-dir", file}, func(string) string { return "" }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.stateStore(slog.New(slog.DiscardHandler))
+	want := "kafka streams are checkpointed by default, to " + filepath.Join(file, "sluice-state") + ": set --data-dir, --state-dir or --state-redis-url, or --state-dir none for no checkpoints: "
+	if err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Fatalf("error %v, want it to start %q", err, want)
 	}
 }

@@ -76,7 +76,7 @@ func serveFlags(c *serveConfig) *flag.FlagSet {
 	fs.Var(&c.kafkaStreams, "kafka-stream", "consume a Kafka topic into a stream: `name=topic[:group]` (group sluice by default); repeatable, or comma-separated")
 	fs.StringVar(&c.node, "node", defaultNode(), "`name` of this sluice process: its checkpoint key and Kafka client id; unique per process")
 	fs.StringVar(&c.stateRedisURL, "state-redis-url", "", "Redis `URL` where checkpoints (operator state with Kafka offsets) are stored, under sluice:checkpoint:<node>")
-	fs.StringVar(&c.stateDir, "state-dir", "", "`directory` where checkpoints are stored, when --state-redis-url is not set; with --kafka-brokers, sluice-state (under --data-dir if set) by default; none: no checkpoints")
+	fs.StringVar(&c.stateDir, "state-dir", "", "`directory` where checkpoints are stored, when --state-redis-url is not set; with --kafka-stream, sluice-state (under --data-dir if set) by default; none: no checkpoints")
 	fs.DurationVar(&c.checkpointInterval, "checkpoint-interval", 5*time.Second, "time between checkpoints (with a state store)")
 	fs.StringVar(&c.geoIPDB, "geoip-db", "", "MaxMind GeoIP2/GeoLite2 City database `file` for geo functions")
 	fs.TextVar(&c.logLevel, "log-level", slog.LevelInfo, "log `level`: debug, info, warn or error (debug logs every request)")
