@@ -127,7 +127,7 @@ func (c *serveConfig) stateStore(log *slog.Logger) (checkpoint.Store, error) {
 	return nil, nil
 }
 
-// defaultStateDir is --state-dir when Kafka is configured and no store is.
+// defaultStateDir is --state-dir when --kafka-stream is given and no store is.
 const defaultStateDir = "sluice-state"
 
 // noStateDir turns checkpoints off.
