@@ -44,7 +44,11 @@ type Checkpointer struct {
 	stop    chan struct{}
 	done    chan struct{}
 	started atomic.Bool
-	once    sync.Once
+	// unrestored is set when Restore failed: the stored checkpoints are
+	// then kept as they are for the next start, not replaced on Close by
+	// one of state that never held them.
+	unrestored atomic.Bool
+	once       sync.Once
 
 	stats stats
 }
@@ -86,14 +90,18 @@ func New(cfg Config, rt *operators.Runtime, m *kafka.Manager) (*Checkpointer, er
 // same name and state shape. Call it after the statements are deployed
 // and before any Kafka stream is added. It returns the checkpoint, nil
 // when there is none.
-func (c *Checkpointer) Restore(ctx context.Context) (*Snapshot, error) {
+func (c *Checkpointer) Restore(ctx context.Context) (snap *Snapshot, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	defer func() {
+		if err != nil {
+			c.unrestored.Store(true)
+		}
+	}()
 	latest, previous, err := c.cfg.Store.Load(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var snap *Snapshot
 	for i, doc := range [][]byte{latest, previous} {
 		if doc == nil {
 			continue
@@ -235,8 +243,9 @@ func (c *Checkpointer) Start() {
 	}()
 }
 
-// Close stops the interval, takes a last checkpoint and stops every Kafka
-// source. The runtime is left running: close it afterwards.
+// Close stops the interval, takes a last checkpoint (none after a failed
+// Restore) and stops every Kafka source. The runtime is left running:
+// close it afterwards.
 func (c *Checkpointer) Close() error {
 	var err error
 	c.once.Do(func() {
@@ -244,7 +253,9 @@ func (c *Checkpointer) Close() error {
 		if c.started.Load() {
 			<-c.done
 		}
-		if cerr := c.Checkpoint(context.Background()); cerr != nil {
+		if c.unrestored.Load() {
+			c.log.Warn("no last checkpoint: the stored ones could not be restored and are kept for the next start")
+		} else if cerr := c.Checkpoint(context.Background()); cerr != nil {
 			err = fmt.Errorf("last checkpoint: %w", cerr)
 		}
 		err = errors.Join(err, c.Manager.Close())

@@ -325,3 +325,41 @@ func TestEventTimeOnly(t *testing.T) {
 		})
 	}
 }
+
+// unreadableStore cannot load and counts saves.
+type unreadableStore struct{ saves atomic.Int32 }
+
+func (s *unreadableStore) Save(context.Context, []byte) error { s.saves.Add(1); return nil }
+func (s *unreadableStore) Load(context.Context) ([]byte, []byte, error) {
+	return nil, nil, fmt.Errorf("store down")
+}
+func (s *unreadableStore) String() string { return "unreadable" }
+
+// A checkpoint that could not be restored is kept for the next start:
+// Close does not replace it with one of the fresh state, while a
+// checkpointer whose Restore did not fail takes its last one.
+func TestCloseAfterFailedRestoreKeepsTheCheckpoint(t *testing.T) {
+	for _, tt := range []struct {
+		store *unreadableStore
+		fail  bool
+		saves int32
+	}{{&unreadableStore{}, true, 0}, {&unreadableStore{}, false, 1}} {
+		rt := operators.NewRuntime(operators.RuntimeConfig{})
+		cp, err := New(Config{Store: tt.store, Node: "n1", Logger: quiet()}, rt, kafka.NewManager(kafka.Config{Logger: quiet()}, rt))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tt.fail {
+			if _, err := cp.Restore(context.Background()); err == nil || err.Error() != "store down" {
+				t.Fatalf("restore: %v, want store down", err)
+			}
+		}
+		if err := cp.Close(); err != nil {
+			t.Fatal(err)
+		}
+		rt.Close()
+		if got := tt.store.saves.Load(); got != tt.saves {
+			t.Errorf("restore failed %v: %d saves on close, want %d", tt.fail, got, tt.saves)
+		}
+	}
+}
