@@ -27,10 +27,9 @@ func startEmbedded(o benchOptions, stderr io.Writer) (*embeddedServer, error) {
 		return nil, fmt.Errorf("embedded server: %w", err)
 	}
 	c.adminToken, c.ingestToken = o.adminToken, o.token
-	// The benchmark consumes no Kafka stream: SLUICE_KAFKA_STREAMS must
-	// not turn on the default state directory, whose checkpoint would
-	// replace that of a serve run from the same directory.
-	c.kafkaStreams = nil
+	// A benchmark's state is no one's to keep: with the SLUICE_* settings
+	// of a serve run, its last checkpoint would replace that run's.
+	c.stateDir, c.stateRedisURL = noStateDir, ""
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	rt, srv, err := c.newServer(log)
 	if err != nil {
