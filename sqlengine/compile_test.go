@@ -180,11 +180,12 @@ func TestPassThroughExtractsOnlyWhatItUses(t *testing.T) {
 // groups everything together, (0) is 0, and constant IN lists and function
 // arguments that hold it are folded too.
 func TestConstantThatIsAGroupKey(t *testing.T) {
-	spec := compileOne(t, `SELECT (0) AS z, 0 AS k, COUNT(*) AS n FROM s GROUP BY 0 HAVING 1 IN (0, 2) OR ABS(0) = 0`)
+	spec := compileOne(t, `SELECT (0) AS z, 0 AS k, 1 IN (0, 2) AS i, 0 IN (0, 2) AS j, ABS(0) AS a, COUNT(*) AS n
+		FROM s GROUP BY 0 HAVING 0 IN (0, 2) AND ABS(0) = 0`)
 	var rows []string
 	op := spec.Build(&operators.Counters{})
 	op.Process([]*operators.Record{{Raw: []byte(`{"a":1}`)}, {Raw: []byte(`{"a":2}`)}}, collectRows(&rows))
-	if len(rows) != 1 || !strings.HasPrefix(rows[0], `{"z":0,"k":0,"n":2,`) {
+	if len(rows) != 1 || !strings.HasPrefix(rows[0], `{"z":0,"k":0,"i":false,"j":true,"a":0,"n":2,`) {
 		t.Fatalf("rows %v", rows)
 	}
 }
