@@ -147,11 +147,11 @@ func (s *outputScope) function(f *sqlparser.FuncExpr) (operators.Expr, bool, err
 			if !isConst(e.Expr) {
 				return nil, true, errorf(f.Name.String(), "argument %d of %s must be a constant", i+1, upper)
 			}
-			x, err := s.in.compile(e.Expr)
+			v, err := fold(e.Expr)
 			if err != nil {
 				return nil, true, err
 			}
-			params = append(params, x(nil))
+			params = append(params, v)
 		}
 	}
 	if want := 1 + fn.Params; len(f.Exprs) != want {
