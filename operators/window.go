@@ -91,7 +91,7 @@ type window struct {
 
 	// Groups are carved from chunks, a window's state is freed at once, or
 	// handed to the next window to open (see Aggregate.recycle).
-	chunk      int          // groups in the next new chunk
+	chunk      int          // groups in the last new chunk; the next holds twice as many, up to maxChunk
 	chunks     []groupChunk // in use, oldest first; the last is being filled
 	spare      []groupChunk // a closed window's chunks, used before new ones
 	mapSize    int          // most groups the map has held
@@ -709,8 +709,7 @@ func floorTo(ts, size int64) int64 {
 // window start, the grouping set and the group's key values. Sinks use it as
 // the idempotent document id, so a replayed window overwrites itself.
 func RowKey(query string, windowStart int64, set int, keys []Value) string {
-	var room [128]byte
-	scratch := room[:0]
+	var scratch []byte
 	return string(appendRowKey(nil, &scratch, query, windowStart, set, keys))
 }
 
