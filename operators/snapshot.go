@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // Snapshotter is an operator whose state can be saved with the source
@@ -137,30 +138,54 @@ func readSnapshot(b []byte, lateness, idle int64) (r *stateReader, t watermark, 
 }
 
 // Snapshot saves the open windows and the watermark.
-func (a *Aggregate) Snapshot() ([]byte, error) {
-	a.init()
-	w := newSnapshot(a.time, a.arrival)
-	if err := a.snapshotWindows(w, a.windows); err != nil {
+func (a *Aggregate) Snapshot() ([]byte, error) { return snapshotAggregates(a) }
+
+// snapshotAggregates saves Aggregates that run the grouping sets of one
+// statement (one, or the two halves of a Parallel) as one Aggregate's
+// state: the format does not depend on how the sets were split.
+func snapshotAggregates(halves ...*Aggregate) ([]byte, error) {
+	for _, h := range halves {
+		h.init()
+	}
+	first := halves[0]
+	arrival := first.arrival
+	for _, h := range halves[1:] {
+		arrival = max(arrival, h.arrival)
+	}
+	w := newSnapshot(first.time, arrival)
+	if err := snapshotWindows(w, halves, func(h *Aggregate) map[int64]*window { return h.windows }); err != nil {
 		return nil, err
 	}
-	if err := a.snapshotWindows(w, a.kept); err != nil {
+	if err := snapshotWindows(w, halves, func(h *Aggregate) map[int64]*window { return h.kept }); err != nil {
 		return nil, err
 	}
 	return w.b, nil
 }
 
-func (a *Aggregate) snapshotWindows(w *stateWriter, windows map[int64]*window) error {
-	w.uint(uint64(len(windows)))
-	for start, win := range windows {
+func snapshotWindows(w *stateWriter, halves []*Aggregate, windows func(*Aggregate) map[int64]*window) error {
+	groups := map[int64]int{} // per window start, over the halves
+	for _, h := range halves {
+		for start, win := range windows(h) {
+			groups[start] += len(win.groups)
+		}
+	}
+	w.uint(uint64(len(groups)))
+	for start, n := range groups {
 		w.int(start)
-		w.uint(uint64(len(win.groups)))
-		for _, g := range win.groups {
-			w.uint(uint64(g.set))
-			for _, k := range g.keys {
-				w.value(k)
+		w.uint(uint64(n))
+		for _, h := range halves {
+			win := windows(h)[start]
+			if win == nil {
+				continue
 			}
-			if err := w.aggs(g.aggs); err != nil {
-				return err
+			for _, g := range win.groups {
+				w.uint(uint64(h.setID(g.set)))
+				for _, k := range g.keys {
+					w.value(k)
+				}
+				if err := w.aggs(g.aggs); err != nil {
+					return err
+				}
 			}
 		}
 	}
@@ -194,22 +219,49 @@ func (a *Aggregate) restoreWindows(r *stateReader, groups *int, emitted bool) (m
 		for m := r.uint(); m > 0 && r.err == nil; m-- {
 			// Room for the aggregators too: later groups of this window
 			// are carved from the same chunk.
-			g := win.alloc(len(a.Keys), a.Aggs)
-			g.set = int(r.uint())
-			if g.set >= len(a.sets) {
-				return nil, errors.New("state: grouping set out of range")
+			id := int(r.uint())
+			set, ok := a.localSet(id)
+			if !ok {
+				if a.setIDs == nil {
+					return nil, errors.New("state: grouping set out of range")
+				}
+				// The other half's group (see Parallel): read past it.
+				a.skipGroup(r)
+				continue
 			}
+			g := win.alloc(len(a.Keys), a.Aggs)
+			g.set = set
 			for i := range g.keys {
 				g.keys[i] = r.value()
 			}
 			r.aggsInto(g.aggs)
-			g.key = string(appendSetKey(nil, g.set, g.keys, a.sets[g.set]))
+			g.key = string(appendSetKey(nil, id, g.keys, a.sets[g.set]))
 			win.groups[g.key] = g
 			*groups++
 		}
 		windows[win.start] = win
 	}
 	return windows, nil
+}
+
+// localSet is the index in a.sets of the statement's grouping set id;
+// false if this Aggregate does not run it.
+func (a *Aggregate) localSet(id int) (int, bool) {
+	if a.setIDs == nil {
+		return id, id >= 0 && id < len(a.sets)
+	}
+	s := slices.Index(a.setIDs, id)
+	return s, s >= 0
+}
+
+// skipGroup reads a group of a grouping set another Aggregate runs.
+func (a *Aggregate) skipGroup(r *stateReader) {
+	for range a.Keys {
+		r.value()
+	}
+	for range a.Aggs {
+		r.bytes()
+	}
 }
 
 // Snapshot saves the open sessions and the watermark.

@@ -77,7 +77,16 @@ type Aggregate struct {
 	schema  *Schema
 	sets    [][]int
 	inSet   [][]bool
-	full    int // the grouping set of every key, or -1
+	full    int // the grouping set that holds every other set, or -1
+	// setIDs number the grouping sets as the statement does, when this
+	// Aggregate runs only some of them (see Parallel); nil: 0, 1, 2, ….
+	// Group keys, row keys and snapshots use these numbers.
+	setIDs  []int
+	refused uint64 // groups refused over MaxGroups
+	// keys are the group keys of the rows rows returned last, in their
+	// order, kept only for Parallel, which merges its halves' rows by them.
+	keys     []string
+	keepKeys bool
 	// lastSize is the group count of the window closed last.
 	lastSize int
 	spare    *window // the window closed last, emptied for the next to open
@@ -241,8 +250,11 @@ func (a *Aggregate) init() {
 		for _, k := range set {
 			a.inSet[s][k] = true
 		}
-		if a.full < 0 && !slices.Contains(a.inSet[s], false) {
+	}
+	for s := range a.sets {
+		if a.holdsAll(s) {
 			a.full = s
+			break
 		}
 	}
 	names := make([]string, 0, len(a.Columns)+3)
@@ -264,6 +276,27 @@ func (a *Aggregate) init() {
 	if a.MaxGroups <= 0 {
 		a.MaxGroups = 1_000_000
 	}
+}
+
+// holdsAll reports whether grouping set s holds every key of the others:
+// an event's group in s then determines its groups in the other sets.
+func (a *Aggregate) holdsAll(s int) bool {
+	for _, set := range a.sets {
+		for _, k := range set {
+			if !a.inSet[s][k] {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// setID is grouping set s's number in the statement.
+func (a *Aggregate) setID(s int) int {
+	if a.setIDs == nil {
+		return s
+	}
+	return a.setIDs[s]
 }
 
 // Schema is the output rows' schema.
@@ -459,12 +492,13 @@ func (a *Aggregate) add(w *window) {
 // group is the window's group of grouping set s for the current keys,
 // created if new; nil when MaxGroups is reached (counted as an error).
 func (a *Aggregate) group(w *window, s int) *group {
-	buf := appendSetKey(a.keyBuf[:0], s, a.kv, a.sets[s])
+	buf := appendSetKey(a.keyBuf[:0], a.setID(s), a.kv, a.sets[s])
 	a.keyBuf = buf
 	g := w.groups[string(buf)]
 	if g == nil {
 		if a.groups >= a.MaxGroups {
 			a.Counters.Errors.Add(1)
+			a.refused++
 			return nil
 		}
 		g = a.newGroup(w, s)
@@ -520,7 +554,11 @@ func (a *Aggregate) StateSize() int { return a.groups }
 // CopyState takes over the windows of a statement with the same state shape.
 func (a *Aggregate) CopyState(old Operator) {
 	o, ok := old.(*Aggregate)
-	if !ok || o.windows == nil {
+	if !ok {
+		copyBySnapshot(a, old)
+		return
+	}
+	if o.windows == nil {
 		return
 	}
 	a.init()
@@ -616,7 +654,7 @@ func (a *Aggregate) rows(groups []*group, start, end int64) []*Record {
 		for _, e := range a.project {
 			slab = append(slab, e(a.orow))
 		}
-		hexKeys = appendRowKey(hexKeys, &a.keyBuf, *a.Query, start, g.set, g.keys)
+		hexKeys = appendRowKey(hexKeys, &a.keyBuf, *a.Query, start, a.setID(g.set), g.keys)
 		slab = append(slab, Value{})
 		for _, o := range a.Order {
 			sortKeys = append(sortKeys, o.Expr(a.orow))
@@ -655,6 +693,12 @@ func (a *Aggregate) rows(groups []*group, start, end int64) []*Record {
 	out := make([]*Record, len(kept))
 	for i, k := range kept {
 		out[i] = &recs[k.row]
+	}
+	if a.keepKeys {
+		a.keys = a.keys[:0]
+		for _, k := range kept {
+			a.keys = append(a.keys, k.key)
+		}
 	}
 	clear(byKey) // drop the keys: the scratch outlives the window
 	a.byKey = byKey

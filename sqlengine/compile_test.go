@@ -2,6 +2,7 @@ package sqlengine_test
 
 import (
 	"errors"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -187,5 +188,38 @@ func TestConstantThatIsAGroupKey(t *testing.T) {
 	op.Process([]*operators.Record{{Raw: []byte(`{"a":1}`)}, {Raw: []byte(`{"a":2}`)}}, collectRows(&rows))
 	if len(rows) != 1 || !strings.HasPrefix(rows[0], `{"z":0,"k":0,"i":false,"j":true,"a":0,"n":2,`) {
 		t.Fatalf("rows %v", rows)
+	}
+}
+
+// With cores to spare, a windowed CUBE of three or more keys runs as a
+// Parallel, and its plan says so; with a LIMIT (a top-N across every
+// grouping set) it does not, nor on fewer cores.
+func TestCubeRunsInParallel(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(operators.ParallelCores))
+	for src, want := range map[string]bool{
+		"SELECT a, COUNT(*) AS n FROM s GROUP BY TUMBLE(ts, INTERVAL 10 SECOND), CUBE(a, b, c)":          true,
+		"SELECT a, COUNT(*) AS n FROM s GROUP BY TUMBLE(ts, INTERVAL 10 SECOND), CUBE(a, b, c) LIMIT 10": false,
+		"SELECT a, COUNT(*) AS n FROM s GROUP BY TUMBLE(ts, INTERVAL 10 SECOND), CUBE(a, b)":             false,
+	} {
+		specs, err := sqlengine.Compile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, parallel := specs[0].Build(&operators.Counters{}).(*operators.Parallel)
+		described := false
+		for _, n := range specs[0].Plan {
+			described = described || strings.Contains(n.Detail, "two halves that run in parallel")
+		}
+		if parallel != want || described != want {
+			t.Errorf("%s: runs in parallel %v, plan says so %v; want %v", src, parallel, described, want)
+		}
+	}
+	runtime.GOMAXPROCS(operators.ParallelCores - 1)
+	specs, err := sqlengine.Compile("SELECT a, COUNT(*) AS n FROM s GROUP BY TUMBLE(ts, INTERVAL 10 SECOND), CUBE(a, b, c)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := specs[0].Build(&operators.Counters{}).(*operators.Aggregate); !ok {
+		t.Errorf("on %d cores, a CUBE of three runs as a Parallel", operators.ParallelCores-1)
 	}
 }

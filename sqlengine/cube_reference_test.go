@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"testing"
 
@@ -15,8 +16,18 @@ import (
 // computed here the plain way: each event counted in each of the 2^3
 // grouping sets of its window. It guards what the aggregate does to be
 // fast (a full-key group remembering its groups in the other sets, keys
-// carved from a slab, rows sorted on a key prefix).
+// carved from a slab, rows sorted on a key prefix), on one core and on
+// enough for the CUBE to run as a Parallel.
 func TestCubeMatchesReference(t *testing.T) {
+	for _, cores := range []int{operators.ParallelCores - 1, operators.ParallelCores} {
+		t.Run(fmt.Sprintf("cores=%d", cores), func(t *testing.T) {
+			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(cores))
+			cubeMatchesReference(t)
+		})
+	}
+}
+
+func cubeMatchesReference(t *testing.T) {
 	const sql = `@Name("c")
 @EventTime(column="ts", lateness="0s")
 SELECT a, b, c, COUNT(*) AS n, SUM(v) AS total, MIN(v) AS lo, MAX(v) AS hi, COUNT(DISTINCT u) AS users

@@ -32,7 +32,11 @@ func describe(p *planned, sel *sqlparser.Select, spec *operators.QuerySpec, in *
 	}
 	switch op := p.op.(type) {
 	case *operators.Aggregate:
-		add("aggregate", aggregateDetail(op, sel))
+		detail := aggregateDetail(op, sel)
+		if p.parallel {
+			detail += "; grouping sets in two halves that run in parallel"
+		}
+		add("aggregate", detail)
 		if sel.Having != nil {
 			add("having", sqlparser.String(sel.Having.Expr))
 		}

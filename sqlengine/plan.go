@@ -2,6 +2,7 @@ package sqlengine
 
 import (
 	"fmt"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -27,6 +28,8 @@ type planned struct {
 	nodes   []operators.PlanNode
 	shape   string
 	op      operators.Operator
+	// parallel: op is an Aggregate that runs as a Parallel (see plan).
+	parallel bool
 }
 
 // windowSpec is the window named in GROUP BY.
@@ -41,8 +44,22 @@ type windowSpec struct {
 
 // plan builds a statement's operator. It runs once to validate and describe
 // the statement and again for each fresh instance (deploy, replace), so
-// every instance has its own closures and scratch space.
+// every instance has its own closures and scratch space. A statement that
+// runs as a Parallel is planned twice more, once for each half.
 func plan(sel *sqlparser.Select, o *options, spec *operators.QuerySpec, c *operators.Counters) (*planned, error) {
+	p, err := planOne(sel, o, spec, c)
+	if err != nil || !p.parallel {
+		return p, err
+	}
+	other, err := planOne(sel, o, spec, &operators.Counters{})
+	if err != nil {
+		return nil, err
+	}
+	p.op = operators.NewParallel(p.op.(*operators.Aggregate), other.op.(*operators.Aggregate))
+	return p, nil
+}
+
+func planOne(sel *sqlparser.Select, o *options, spec *operators.QuerySpec, c *operators.Counters) (*planned, error) {
 	source, table, err := fromStream(sel)
 	if err != nil {
 		return nil, err
@@ -266,6 +283,7 @@ func planAggregate(p *planned, sel *sqlparser.Select, o *options, spec *operator
 		return planSessions(p, agg, win)
 	}
 	p.op = agg
+	p.parallel = runtime.GOMAXPROCS(0) >= operators.ParallelCores && operators.Parallelizable(agg)
 	p.columns = agg.Schema().Names
 	return nil
 }

@@ -1,0 +1,290 @@
+package operators
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// cubeSets are CUBE's grouping sets over n keys, in the compiler's order:
+// the fullest first, then by the keys they hold.
+func cubeSets(n int) [][]int {
+	var sets [][]int
+	for size := n; size >= 0; size-- {
+		for mask := 1<<n - 1; mask >= 0; mask-- {
+			set := []int{}
+			for d := range n {
+				if mask&(1<<(n-1-d)) != 0 {
+					set = append(set, d)
+				}
+			}
+			if len(set) == size {
+				sets = append(sets, set)
+			}
+		}
+	}
+	return sets
+}
+
+// cube is SELECT a, b, c, COUNT(*) AS n, SUM(v) AS total, FIRST(v) AS
+// first FROM s GROUP BY <window>, CUBE(a, b, c) [HAVING COUNT(*) > 1],
+// event time ts, built by hand.
+func cube(kind WindowKind, lateFor int64, having bool) *Aggregate {
+	name := "q"
+	var aggs []AggSpec
+	for _, fn := range []string{"COUNT", "SUM", "FIRST"} {
+		mk, _ := aggregateFactory(fn)
+		arg := func(row []Value) Value { return row[4] }
+		if fn == "COUNT" {
+			arg = nil
+		}
+		aggs = append(aggs, AggSpec{New: mk, Arg: arg})
+	}
+	a := &Aggregate{
+		KeyedInput: KeyedInput{
+			Extract:   NewExtractor([][]string{{"ts"}, {"a"}, {"b"}, {"c"}, {"v"}}),
+			EventTime: func(row []Value) Value { return row[0] },
+			Keys: []Expr{
+				func(row []Value) Value { return row[1] },
+				func(row []Value) Value { return row[2] },
+				func(row []Value) Value { return row[3] },
+			},
+			Aggs:     aggs,
+			Counters: &Counters{},
+		},
+		Query:    &name,
+		Lateness: 500,
+		Kind:     kind,
+		Size:     1000,
+		Slide:    500,
+		Sets:     cubeSets(3),
+		LateFor:  lateFor,
+		Columns:  []string{"a", "b", "c", "n", "total", "first"},
+	}
+	for i := range a.Columns {
+		col := i
+		if i >= 3 {
+			col += 2 // past window_start and window_end
+		}
+		a.Project = append(a.Project, func(row []Value) Value { return row[col] })
+	}
+	if having {
+		a.Having = func(row []Value) Value { return Bool(row[5].I > 1) }
+	}
+	return a
+}
+
+// cubeEvents are n events a little out of order (some late), over key
+// domains small enough that groups repeat, with a null now and then.
+func cubeEvents(rng *rand.Rand, n int) [][]byte {
+	pick := func(vals ...string) string {
+		if rng.IntN(8) == 0 {
+			return "null"
+		}
+		return `"` + vals[rng.IntN(len(vals))] + `"`
+	}
+	out := make([][]byte, n)
+	var ts int64
+	for i := range out {
+		ts += rng.Int64N(20)
+		at := ts - rng.Int64N(900) // up to 900 ms back: some beyond the lateness
+		out[i] = fmt.Appendf(nil, `{"ts":%d,"a":%s,"b":%s,"c":%s,"v":%d}`,
+			at, pick("x", "y"), pick("p", "q", "r"), pick("1", "2", "3", "4"), rng.IntN(100))
+	}
+	return out
+}
+
+// emits runs op over raws in batches of random size, then finishes it,
+// and returns each emit call's rows.
+func emits(op Operator, raws [][]byte, rng *rand.Rand) [][]string {
+	var calls [][]string
+	emit := func(rows []*Record) {
+		call := make([]string, len(rows))
+		for i, r := range rows {
+			call[i] = r.String()
+		}
+		calls = append(calls, call)
+	}
+	for len(raws) > 0 {
+		n := min(1+rng.IntN(200), len(raws))
+		batch := make([]*Record, n)
+		for i, raw := range raws[:n] {
+			batch[i] = &Record{Raw: raw}
+		}
+		op.Process(batch, emit)
+		raws = raws[n:]
+	}
+	op.Finish(emit)
+	return calls
+}
+
+// A Parallel emits exactly what one Aggregate of the statement emits:
+// the same rows and _keys, in the same order and emit calls, and counts
+// the same late events.
+func TestParallelEmitsWhatOneAggregateEmits(t *testing.T) {
+	cases := []struct {
+		name    string
+		kind    WindowKind
+		lateFor int64
+		having  bool
+	}{
+		{"tumble", Tumble, 0, false},
+		{"hop", Hop, 0, false},
+		{"having", Tumble, 0, true},
+		{"late updates", Tumble, 3000, false},
+	}
+	for _, tc := range cases {
+		for seed := range uint64(3) {
+			t.Run(fmt.Sprintf("%s/%d", tc.name, seed), func(t *testing.T) {
+				raws := cubeEvents(rand.New(rand.NewPCG(seed, 1)), 3000)
+				one := cube(tc.kind, tc.lateFor, tc.having)
+				want := emits(one, raws, rand.New(rand.NewPCG(seed, 2)))
+				a := cube(tc.kind, tc.lateFor, tc.having)
+				p := NewParallel(a, cube(tc.kind, tc.lateFor, tc.having))
+				got := emits(p, raws, rand.New(rand.NewPCG(seed, 2)))
+				if len(want) < 5 {
+					t.Fatalf("only %d emit calls: the input is too small to compare", len(want))
+				}
+				if d := callsDiff(got, want); d != "" {
+					t.Fatal(d)
+				}
+				// A hopping event is late only once all its windows closed.
+				if g, w := a.Counters.Late.Load(), one.Counters.Late.Load(); g != w || (w == 0 && tc.kind == Tumble) {
+					t.Fatalf("late events: got %d, want %d", g, w)
+				}
+			})
+		}
+	}
+}
+
+func callsDiff(got, want [][]string) string {
+	for i := range max(len(got), len(want)) {
+		if i >= len(got) || i >= len(want) {
+			return fmt.Sprintf("%d emit calls, want %d", len(got), len(want))
+		}
+		if !slices.Equal(got[i], want[i]) {
+			return fmt.Sprintf("emit call %d:\n got %s\nwant %s", i, strings.Join(got[i], "\n    "), strings.Join(want[i], "\n     "))
+		}
+	}
+	return ""
+}
+
+// A snapshot of a Parallel is one Aggregate's snapshot: each restores the
+// other's, and carries on as if nothing had happened.
+func TestParallelSnapshotIsOneAggregates(t *testing.T) {
+	raws := cubeEvents(rand.New(rand.NewPCG(9, 1)), 4000)
+	head, tail := raws[:2000], raws[2000:]
+	feed := func(op Operator, raws [][]byte) [][]string {
+		return emits(op, raws, rand.New(rand.NewPCG(9, 2)))
+	}
+	whole := cube(Tumble, 3000, false)
+	feedNoFinish(whole, head)
+	want := feed(whole, tail)
+	if len(want) < 5 {
+		t.Fatalf("only %d emit calls after the snapshot", len(want))
+	}
+
+	newParallel := func() Operator { return NewParallel(cube(Tumble, 3000, false), cube(Tumble, 3000, false)) }
+	newOne := func() Operator { return cube(Tumble, 3000, false) }
+	for _, tc := range []struct {
+		name     string
+		from, to func() Operator
+	}{
+		{"parallel to one", newParallel, newOne},
+		{"one to parallel", newOne, newParallel},
+		{"parallel to parallel", newParallel, newParallel},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			from := tc.from()
+			feedNoFinish(from, head)
+			state, err := from.(Snapshotter).Snapshot()
+			if err != nil {
+				t.Fatal(err)
+			}
+			to := tc.to()
+			if err := to.(Snapshotter).Restore(state); err != nil {
+				t.Fatal(err)
+			}
+			if from.StateSize() != to.StateSize() || to.StateSize() == 0 {
+				t.Fatalf("restored %d groups of %d", to.StateSize(), from.StateSize())
+			}
+			if d := callsDiff(feed(to, tail), want); d != "" {
+				t.Fatal(d)
+			}
+		})
+		t.Run(tc.name+" by CopyState", func(t *testing.T) {
+			from := tc.from()
+			feedNoFinish(from, head)
+			to := tc.to()
+			to.(StateCopier).CopyState(from)
+			if d := callsDiff(feed(to, tail), want); d != "" {
+				t.Fatal(d)
+			}
+		})
+	}
+}
+
+// feedNoFinish processes raws as the feed in emits does, without
+// finishing: the windows stay open.
+func feedNoFinish(op Operator, raws [][]byte) {
+	rng := rand.New(rand.NewPCG(9, 2))
+	for len(raws) > 0 {
+		n := min(1+rng.IntN(200), len(raws))
+		batch := make([]*Record, n)
+		for i, raw := range raws[:n] {
+			batch[i] = &Record{Raw: raw}
+		}
+		op.Process(batch, func([]*Record) {})
+		raws = raws[n:]
+	}
+}
+
+// Each half holds at most half of MaxGroups, and the groups the second
+// half refuses count as the statement's errors.
+func TestParallelCountsRefusedGroups(t *testing.T) {
+	a, b := cube(Tumble, 0, false), cube(Tumble, 0, false)
+	a.MaxGroups, b.MaxGroups = 2, 2
+	p := NewParallel(a, b)
+	p.Process(events(100), func([]*Record) {})
+	// Each half makes the group of its fullest set and refuses its
+	// other three.
+	if p.StateSize() != 2 || a.Counters.Errors.Load() != 6 {
+		t.Fatalf("state %d, errors %d; want 2 and 6", p.StateSize(), a.Counters.Errors.Load())
+	}
+	if b.Counters.Errors.Load() == 0 {
+		t.Fatal("the second half counted nothing of its own")
+	}
+}
+
+func TestParallelizable(t *testing.T) {
+	limited := cube(Tumble, 0, false)
+	limited.Limit = 10
+	running := cube(NoWindow, 0, false)
+	small := cube(Tumble, 0, false)
+	small.Sets = cubeSets(2)
+	rollup := cube(Tumble, 0, false)
+	rollup.Sets = [][]int{{0, 1, 2}, {0, 1}, {0}, {}}
+	for _, tc := range []struct {
+		name string
+		agg  *Aggregate
+		want bool
+	}{
+		{"CUBE of three", cube(Tumble, 0, false), true},
+		{"with LIMIT", limited, false},
+		{"without a window", running, false},
+		{"CUBE of two", small, false},
+		{"ROLLUP", rollup, false},
+	} {
+		if got := Parallelizable(tc.agg); got != tc.want {
+			t.Errorf("%s: got %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	sa, sb, _ := halves(cube(Tumble, 0, false))
+	// Split by the first key: the sets holding a (the fullest leads),
+	// then those without it, led by (b, c).
+	if !slices.Equal(sa, []int{0, 1, 2, 4}) || !slices.Equal(sb, []int{3, 5, 6, 7}) {
+		t.Fatalf("halves %v and %v", sa, sb)
+	}
+}
