@@ -17,6 +17,7 @@ import (
 var (
 	ErrExists   = errors.New("the stream already has a Kafka source")
 	ErrNotFound = errors.New("the stream has no Kafka source")
+	ErrClosed   = errors.New("the server is shutting down")
 )
 
 // StreamConfig is the "kafka" object of POST /v1/streams:
@@ -38,6 +39,7 @@ type Manager struct {
 	mu       sync.Mutex
 	sources  map[string]*Source
 	producer *Producer
+	closed   bool // no source may start: Close would not stop it
 }
 
 // NewManager makes a Manager. defaults supplies Brokers, Node, Logger and
@@ -79,6 +81,9 @@ func (m *Manager) AddFrom(ctx context.Context, name string, sc StreamConfig, res
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.closed {
+		return nil, fmt.Errorf("kafka stream %q: %w", name, ErrClosed)
+	}
 	if _, dup := m.sources[name]; dup {
 		return nil, fmt.Errorf("kafka stream %q: %w", name, ErrExists)
 	}
@@ -193,6 +198,7 @@ func (m *Manager) Publish(ctx context.Context, stream string, values [][]byte) e
 // Close stops every source and the producer.
 func (m *Manager) Close() error {
 	m.mu.Lock()
+	m.closed = true
 	srcs := m.sources
 	m.sources = map[string]*Source{}
 	p := m.producer

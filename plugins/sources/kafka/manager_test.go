@@ -198,3 +198,20 @@ func TestAddedStreamPastIngestLimit(t *testing.T) {
 		return false
 	})
 }
+
+// A stream added while, or after, the Manager closes gets an error instead
+// of a source that nothing would ever stop.
+func TestAddAfterClose(t *testing.T) {
+	c := kafkatest.Start(t, kafkatest.Topic("events", 1))
+	m := NewManager(Config{Brokers: c.Brokers, Logger: slog.New(slog.NewTextHandler(t.Output(), nil))}, newTarget())
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_, err := m.Add(context.Background(), "events", StreamConfig{Topic: "events"})
+	if !errors.Is(err, ErrClosed) || err.Error() != `kafka stream "events": the server is shutting down` {
+		t.Fatalf("Add after Close = %v", err)
+	}
+	if len(m.List(context.Background())) != 0 {
+		t.Fatal("a source was started after Close")
+	}
+}
