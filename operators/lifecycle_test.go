@@ -2,6 +2,7 @@ package operators
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -472,5 +473,19 @@ func BenchmarkStreamHandOn(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// A statement deployed once Close has begun is refused: Close would not
+// stop it.
+func TestDeployAfterClose(t *testing.T) {
+	rt := NewRuntime(RuntimeConfig{})
+	rt.Close()
+	_, err := rt.Deploy(passSpec("late", "s", ""))
+	if !errors.Is(err, ErrClosed) || err.Error() != `deploy "late": the runtime is shutting down` {
+		t.Fatalf("Deploy after Close = %v", err)
+	}
+	if qs := rt.Queries(); len(qs) != 0 {
+		t.Fatalf("%d statements run after Close", len(qs))
 	}
 }

@@ -42,6 +42,7 @@ type Runtime struct {
 	life sync.RWMutex
 	// stopping counts statements replaced or deleted and not yet done.
 	stopping atomic.Int64
+	closed   bool // under mu: Close has begun, Deploy refuses
 }
 
 // NewRuntime starts an empty runtime.
@@ -235,10 +236,12 @@ func (rt *Runtime) Queries() []*Query {
 	return out
 }
 
-// ErrExists and ErrNotFound are returned by Deploy, Replace and Delete.
+// ErrExists and ErrNotFound are returned by Deploy, Replace and Delete,
+// ErrClosed by a Deploy once Close has begun.
 var (
 	ErrExists   = errors.New("a statement with that name is already deployed")
 	ErrNotFound = errors.New("no statement with that name")
+	ErrClosed   = errors.New("the runtime is shutting down")
 )
 
 // Deploy starts a compiled statement.
@@ -247,6 +250,9 @@ func (rt *Runtime) Deploy(spec *QuerySpec) (*Query, error) {
 	defer rt.life.RUnlock()
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
+	if rt.closed {
+		return nil, fmt.Errorf("deploy %q: %w", spec.Name, ErrClosed)
+	}
 	if _, dup := rt.queries[spec.Name]; dup {
 		return nil, fmt.Errorf("deploy %q: %w", spec.Name, ErrExists)
 	}
@@ -346,6 +352,10 @@ func (rt *Runtime) Close() {
 	ctx, cancel := context.WithTimeout(context.Background(), rt.cfg.StopGrace)
 	_ = rt.Drain(ctx)
 	cancel()
+	// Close stops the statements it lists; one deployed after would run on.
+	rt.mu.Lock()
+	rt.closed = true
+	rt.mu.Unlock()
 	for _, q := range rt.Queries() {
 		_ = rt.Delete(q.spec.Name)
 	}

@@ -254,3 +254,11 @@ func TestProfilingBehindAdminToken(t *testing.T) {
 		t.Fatalf("profile: %d %.80s", r.status, r.body)
 	}
 }
+
+// A deploy that arrives once the runtime is closing is told to come back,
+// not that its SQL is wrong.
+func TestDeployDuringShutdown(t *testing.T) {
+	ts := newTestServer(t, Config{}, operators.RuntimeConfig{})
+	ts.rt.Close()
+	ts.do("POST", "/v1/queries", []byte("late s")).expect(t, 503, `{"error":"deploy \"late\": the runtime is shutting down"}`)
+}

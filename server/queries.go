@@ -44,7 +44,8 @@ type compileErrorBody struct {
 
 // DeploySQL compiles src and deploys every statement in it, all or none:
 // if one fails, those already started are removed again. A compile error
-// is a sqlengine.ErrorList; a name clash wraps operators.ErrExists.
+// is a sqlengine.ErrorList; a name clash wraps operators.ErrExists, a
+// deploy during shutdown operators.ErrClosed.
 func (s *Server) DeploySQL(src string) ([]*operators.Query, error) {
 	specs, err := s.compile(src)
 	if err != nil {
@@ -114,8 +115,12 @@ func (s *Server) deployQueries(w http.ResponseWriter, r *http.Request) {
 	}
 	deployed, err := s.DeploySQL(src)
 	if err != nil {
-		if errors.Is(err, operators.ErrExists) {
+		switch {
+		case errors.Is(err, operators.ErrExists):
 			writeError(w, http.StatusConflict, "%v", err)
+			return
+		case errors.Is(err, operators.ErrClosed):
+			writeError(w, http.StatusServiceUnavailable, "%v", err)
 			return
 		}
 		writeCompileError(w, err)
