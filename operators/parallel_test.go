@@ -56,6 +56,7 @@ func cube(kind WindowKind, lateFor int64, having bool) *Aggregate {
 		},
 		Query:    &name,
 		Lateness: 500,
+		Idle:     1000,
 		Kind:     kind,
 		Size:     1000,
 		Slide:    500,
@@ -96,13 +97,18 @@ func cubeEvents(rng *rand.Rand, n int) [][]byte {
 	return out
 }
 
-// emits runs op over raws in batches of random size, then finishes it,
-// and returns each emit call's rows.
-func emits(op Operator, raws [][]byte, rng *rand.Rand) [][]string {
+// emits runs op over raws in batches of random size, then lets the wall
+// clock close its last windows (input idle), and returns each emit call's
+// rows. Every row must have op's schema.
+func emits(t *testing.T, op Operator, raws [][]byte, rng *rand.Rand) [][]string {
 	var calls [][]string
+	schema := op.(interface{ Schema() *Schema }).Schema()
 	emit := func(rows []*Record) {
 		call := make([]string, len(rows))
 		for i, r := range rows {
+			if r.Schema != schema {
+				t.Fatalf("row %s has another schema", r)
+			}
 			call[i] = r.String()
 		}
 		calls = append(calls, call)
@@ -115,6 +121,12 @@ func emits(op Operator, raws [][]byte, rng *rand.Rand) [][]string {
 		}
 		op.Process(batch, emit)
 		raws = raws[n:]
+	}
+	open := len(calls)
+	op.Tick(1e6, emit) // the quiet period starts
+	op.Tick(2e6, emit)
+	if len(calls) == open {
+		t.Fatal("no window closed on the wall clock")
 	}
 	op.Finish(emit)
 	return calls
@@ -140,10 +152,10 @@ func TestParallelEmitsWhatOneAggregateEmits(t *testing.T) {
 			t.Run(fmt.Sprintf("%s/%d", tc.name, seed), func(t *testing.T) {
 				raws := cubeEvents(rand.New(rand.NewPCG(seed, 1)), 3000)
 				one := cube(tc.kind, tc.lateFor, tc.having)
-				want := emits(one, raws, rand.New(rand.NewPCG(seed, 2)))
+				want := emits(t, one, raws, rand.New(rand.NewPCG(seed, 2)))
 				a := cube(tc.kind, tc.lateFor, tc.having)
 				p := NewParallel(a, cube(tc.kind, tc.lateFor, tc.having))
-				got := emits(p, raws, rand.New(rand.NewPCG(seed, 2)))
+				got := emits(t, p, raws, rand.New(rand.NewPCG(seed, 2)))
 				if len(want) < 5 {
 					t.Fatalf("only %d emit calls: the input is too small to compare", len(want))
 				}
@@ -177,7 +189,7 @@ func TestParallelSnapshotIsOneAggregates(t *testing.T) {
 	raws := cubeEvents(rand.New(rand.NewPCG(9, 1)), 4000)
 	head, tail := raws[:2000], raws[2000:]
 	feed := func(op Operator, raws [][]byte) [][]string {
-		return emits(op, raws, rand.New(rand.NewPCG(9, 2)))
+		return emits(t, op, raws, rand.New(rand.NewPCG(9, 2)))
 	}
 	whole := cube(Tumble, 3000, false)
 	feedNoFinish(whole, head)
@@ -241,20 +253,70 @@ func feedNoFinish(op Operator, raws [][]byte) {
 	}
 }
 
-// Each half holds at most half of MaxGroups, and the groups the second
-// half refuses count as the statement's errors.
+// Each half holds up to MaxGroups, and the groups the second half refuses
+// count as the statement's errors, once.
 func TestParallelCountsRefusedGroups(t *testing.T) {
 	a, b := cube(Tumble, 0, false), cube(Tumble, 0, false)
-	a.MaxGroups, b.MaxGroups = 2, 2
+	a.MaxGroups, b.MaxGroups = 1, 1
 	p := NewParallel(a, b)
-	p.Process(events(100), func([]*Record) {})
-	// Each half makes the group of its fullest set and refuses its
-	// other three.
-	if p.StateSize() != 2 || a.Counters.Errors.Load() != 6 {
-		t.Fatalf("state %d, errors %d; want 2 and 6", p.StateSize(), a.Counters.Errors.Load())
+	// Each half makes the group of its fullest set and refuses its other
+	// three, for each event: the refused are looked up again each time.
+	for i, want := range []uint64{6, 12} {
+		p.Process(events(100+i), func([]*Record) {})
+		if p.StateSize() != 2 || a.Counters.Errors.Load() != want {
+			t.Fatalf("event %d: state %d, errors %d; want 2 and %d", i+1, p.StateSize(), a.Counters.Errors.Load(), want)
+		}
 	}
-	if b.Counters.Errors.Load() == 0 {
-		t.Fatal("the second half counted nothing of its own")
+}
+
+// A Parallel restores both halves or neither, and refuses a grouping set
+// the statement does not have, as one Aggregate does.
+func TestParallelRestoreIsAllOrNothing(t *testing.T) {
+	newP := func() *Parallel { return NewParallel(cube(Tumble, 0, false), cube(Tumble, 0, false)) }
+	group := func(w *stateWriter, set int, aggs func(*stateWriter)) {
+		w.uint(uint64(set))
+		for range 3 {
+			w.value(Null())
+		}
+		aggs(w)
+	}
+	good := func(w *stateWriter) { _ = w.aggs(newAggregators(cube(Tumble, 0, false).Aggs)) }
+	bad := func(w *stateWriter) {
+		for range 3 {
+			w.bytes([]byte{0xff}) // a varint cut short
+		}
+	}
+	// One window: a group of set 0 (the first half's), then another.
+	doc := func(set int, aggs func(*stateWriter)) []byte {
+		w := newSnapshot(newWatermark(500, 1000), 0)
+		w.uint(1)
+		w.int(0)
+		w.uint(2)
+		group(w, 0, good)
+		group(w, set, aggs)
+		w.uint(0) // no windows kept for late updates
+		return w.b
+	}
+	p := newP()
+	if err := p.Restore(doc(3, good)); err != nil || p.StateSize() != 2 {
+		t.Fatalf("restore: %v, %d groups; want 2", err, p.StateSize())
+	}
+	for _, tc := range []struct {
+		name string
+		doc  []byte
+		err  string
+	}{
+		{"bad state in the second half's group", doc(3, bad), "restore aggregate: state: truncated"},
+		{"a grouping set the statement lacks", doc(8, good), "state: grouping set out of range"},
+	} {
+		p := newP()
+		err := p.Restore(tc.doc)
+		if err == nil || err.Error() != tc.err || p.StateSize() != 0 {
+			t.Errorf("%s: %v, %d groups restored; want %q and none", tc.name, err, p.StateSize(), tc.err)
+		}
+		if err := cube(Tumble, 0, false).Restore(tc.doc); err == nil || err.Error() != tc.err {
+			t.Errorf("%s: one Aggregate: %v", tc.name, err)
+		}
 	}
 }
 

@@ -194,22 +194,42 @@ func snapshotWindows(w *stateWriter, halves []*Aggregate, windows func(*Aggregat
 
 // Restore replaces the state with a snapshot of the same statement.
 func (a *Aggregate) Restore(b []byte) error {
+	st, err := a.decode(b)
+	if err == nil {
+		st.apply()
+	}
+	return err
+}
+
+// aggregateState is a decoded snapshot, not yet in its Aggregate.
+type aggregateState struct {
+	a             *Aggregate
+	windows, kept map[int64]*window
+	time          watermark
+	arrival       int64
+	groups        int
+}
+
+func (a *Aggregate) decode(b []byte) (*aggregateState, error) {
 	a.init()
 	r, t, arrival := readSnapshot(b, a.Lateness, a.Idle)
-	groups := 0
-	windows, err := a.restoreWindows(r, &groups, false)
-	if err != nil {
-		return err
+	st := &aggregateState{a: a, time: t, arrival: arrival}
+	var err error
+	if st.windows, err = a.restoreWindows(r, &st.groups, false); err != nil {
+		return nil, err
 	}
-	kept, err := a.restoreWindows(r, &groups, true)
-	if err != nil {
-		return err
+	if st.kept, err = a.restoreWindows(r, &st.groups, true); err != nil {
+		return nil, err
 	}
 	if r.err != nil {
-		return fmt.Errorf("restore aggregate: %w", r.err)
+		return nil, fmt.Errorf("restore aggregate: %w", r.err)
 	}
-	a.windows, a.kept, a.time, a.arrival, a.groups = windows, kept, t, arrival, groups
-	return nil
+	return st, nil
+}
+
+func (st *aggregateState) apply() {
+	a := st.a
+	a.windows, a.kept, a.time, a.arrival, a.groups = st.windows, st.kept, st.time, st.arrival, st.groups
 }
 
 func (a *Aggregate) restoreWindows(r *stateReader, groups *int, emitted bool) (map[int64]*window, error) {
@@ -222,7 +242,7 @@ func (a *Aggregate) restoreWindows(r *stateReader, groups *int, emitted bool) (m
 			id := int(r.uint())
 			set, ok := a.localSet(id)
 			if !ok {
-				if a.setIDs == nil {
+				if id < 0 || id >= a.statementSets {
 					return nil, errors.New("state: grouping set out of range")
 				}
 				// The other half's group (see Parallel): read past it.

@@ -81,8 +81,9 @@ type Aggregate struct {
 	// setIDs number the grouping sets as the statement does, when this
 	// Aggregate runs only some of them (see Parallel); nil: 0, 1, 2, ….
 	// Group keys, row keys and snapshots use these numbers.
-	setIDs  []int
-	refused uint64 // groups refused over MaxGroups
+	setIDs        []int
+	statementSets int    // the statement's grouping sets, these and others
+	refused       uint64 // groups refused over MaxGroups
 	// keys are the group keys of the rows rows returned last, in their
 	// order, kept only for Parallel, which merges its halves' rows by them.
 	keys     []string
@@ -242,6 +243,9 @@ func (a *Aggregate) init() {
 			all[i] = i
 		}
 		a.sets = [][]int{all}
+	}
+	if a.setIDs == nil {
+		a.statementSets = len(a.sets)
 	}
 	a.inSet = make([][]bool, len(a.sets))
 	a.full = -1

@@ -193,13 +193,19 @@ func TestConstantThatIsAGroupKey(t *testing.T) {
 
 // With cores to spare, a windowed CUBE of three or more keys runs as a
 // Parallel, and its plan says so; with a LIMIT (a top-N across every
-// grouping set) it does not, nor on fewer cores.
+// grouping set) or a volatile function on each event it does not, nor on
+// fewer cores.
 func TestCubeRunsInParallel(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(operators.ParallelCores))
 	for src, want := range map[string]bool{
 		"SELECT a, COUNT(*) AS n FROM s GROUP BY TUMBLE(ts, INTERVAL 10 SECOND), CUBE(a, b, c)":          true,
 		"SELECT a, COUNT(*) AS n FROM s GROUP BY TUMBLE(ts, INTERVAL 10 SECOND), CUBE(a, b, c) LIMIT 10": false,
 		"SELECT a, COUNT(*) AS n FROM s GROUP BY TUMBLE(ts, INTERVAL 10 SECOND), CUBE(a, b)":             false,
+		// Volatile per event: the halves could see different answers.
+		"SELECT a, COUNT(*) AS n FROM s WHERE ts < NOW() GROUP BY TUMBLE(ts, INTERVAL 10 SECOND), CUBE(a, b, c)": false,
+		"SELECT a, SUM(NOW() - ts) AS age FROM s GROUP BY TUMBLE(ts, INTERVAL 10 SECOND), CUBE(a, b, c)":         false,
+		// A volatile projection runs once per row, in either half: fine.
+		"SELECT a, NOW() AS at FROM s GROUP BY TUMBLE(ts, INTERVAL 10 SECOND), CUBE(a, b, c)": true,
 	} {
 		specs, err := sqlengine.Compile(src)
 		if err != nil {

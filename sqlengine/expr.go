@@ -37,7 +37,12 @@ type scope interface {
 }
 
 // compiler turns sqlparser expressions into closures.
-type compiler struct{ scope scope }
+type compiler struct {
+	scope scope
+	// volatile: an expression compiled here calls a volatile function
+	// (one whose answer for the same arguments changes, such as NOW()).
+	volatile bool
+}
 
 func constant(v operators.Value) operators.Expr {
 	return func([]operators.Value) operators.Value { return v }
@@ -725,6 +730,7 @@ func (c *compiler) call(name string, args []sqlparser.Expr) (operators.Expr, err
 	if err != nil {
 		return nil, err
 	}
+	c.volatile = c.volatile || fn.Volatile
 	if vals != nil && !fn.Volatile {
 		return constant(fn.Eval(vals)), nil
 	}

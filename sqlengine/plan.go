@@ -30,6 +30,8 @@ type planned struct {
 	op      operators.Operator
 	// parallel: op is an Aggregate that runs as a Parallel (see plan).
 	parallel bool
+	// volatile: WHERE calls a volatile function.
+	volatile bool
 }
 
 // windowSpec is the window named in GROUP BY.
@@ -45,7 +47,7 @@ type windowSpec struct {
 // plan builds a statement's operator. It runs once to validate and describe
 // the statement and again for each fresh instance (deploy, replace), so
 // every instance has its own closures and scratch space. A statement that
-// runs as a Parallel is planned twice more, once for each half.
+// runs as a Parallel is planned once more, for its second half.
 func plan(sel *sqlparser.Select, o *options, spec *operators.QuerySpec, c *operators.Counters) (*planned, error) {
 	p, err := planOne(sel, o, spec, c)
 	if err != nil || !p.parallel {
@@ -75,7 +77,7 @@ func planOne(sel *sqlparser.Select, o *options, spec *operators.QuerySpec, c *op
 			return nil, err
 		}
 	}
-	p := &planned{source: source}
+	p := &planned{source: source, volatile: inc.volatile}
 	grouped := len(sel.GroupBy) > 0 || hasAggregate(sel.SelectExprs, sel.Having, sel.OrderBy)
 	switch {
 	case grouped && o.session != nil:
@@ -283,7 +285,11 @@ func planAggregate(p *planned, sel *sqlparser.Select, o *options, spec *operator
 		return planSessions(p, agg, win)
 	}
 	p.op = agg
-	p.parallel = runtime.GOMAXPROCS(0) >= operators.ParallelCores && operators.Parallelizable(agg)
+	// Each half of a Parallel evaluates WHERE, the keys and the aggregate
+	// arguments of every event: a volatile function there could answer
+	// the halves differently, and their rollups would not add up.
+	p.parallel = runtime.GOMAXPROCS(0) >= operators.ParallelCores && !p.volatile && !inc.volatile &&
+		operators.Parallelizable(agg)
 	p.columns = agg.Schema().Names
 	return nil
 }
