@@ -109,7 +109,7 @@ func compilePiece(src string, p *piece) (*operators.QuerySpec, *CompileError) {
 		Widget:      opts.widget,
 		Annotations: opts.raw,
 	}
-	pl, err := plan(sel, opts, spec, &operators.Counters{})
+	pl, err := planOne(sel, opts, spec, &operators.Counters{}) // validates and describes; Build makes the operators
 	if err != nil {
 		return nil, fail(err)
 	}
