@@ -44,11 +44,13 @@ type Checkpointer struct {
 	stop    chan struct{}
 	done    chan struct{}
 	started atomic.Bool
-	// unrestored is set when Restore failed: the stored checkpoints are
-	// then kept as they are for the next start, not replaced on Close by
-	// one of state that never held them.
-	unrestored atomic.Bool
-	once       sync.Once
+	// ready is set once Restore succeeded (a fresh start with no
+	// checkpoint included). Until then Close takes no last checkpoint: the
+	// stored ones are kept for the next start, not replaced by one of
+	// state that never held them, as after a failed Restore or a start
+	// that stopped before restoring (a statement that did not compile).
+	ready atomic.Bool
+	once  sync.Once
 
 	stats stats
 }
@@ -93,11 +95,7 @@ func New(cfg Config, rt *operators.Runtime, m *kafka.Manager) (*Checkpointer, er
 func (c *Checkpointer) Restore(ctx context.Context) (snap *Snapshot, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	defer func() {
-		if err != nil {
-			c.unrestored.Store(true)
-		}
-	}()
+	defer func() { c.ready.Store(err == nil) }()
 	latest, previous, err := c.cfg.Store.Load(ctx)
 	if err != nil {
 		return nil, err
@@ -253,8 +251,8 @@ func (c *Checkpointer) Close() error {
 		if c.started.Load() {
 			<-c.done
 		}
-		if c.unrestored.Load() {
-			c.log.Warn("no last checkpoint: the stored ones could not be restored and are kept for the next start")
+		if !c.ready.Load() {
+			c.log.Warn("no last checkpoint: nothing was restored, so the stored checkpoints are kept for the next start")
 		} else if cerr := c.Checkpoint(context.Background()); cerr != nil {
 			err = fmt.Errorf("last checkpoint: %w", cerr)
 		}

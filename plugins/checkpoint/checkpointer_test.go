@@ -243,6 +243,9 @@ func TestAddRestoredDeclaresStreamsAgain(t *testing.T) {
 	ctx := context.Background()
 	produce(t, c, 0, 15)
 	first := startNode(t, c, store)
+	if _, err := first.cp.Restore(ctx); err != nil { // nothing yet: a fresh start
+		t.Fatal(err)
+	}
 	src, err := first.cp.Add(ctx, "ev", kafka.StreamConfig{Topic: "clicks", Group: "g", Start: "earliest"})
 	if err != nil {
 		t.Fatal(err)
@@ -327,39 +330,55 @@ func TestEventTimeOnly(t *testing.T) {
 }
 
 // unreadableStore cannot load and counts saves.
-type unreadableStore struct{ saves atomic.Int32 }
-
-func (s *unreadableStore) Save(context.Context, []byte) error { s.saves.Add(1); return nil }
-func (s *unreadableStore) Load(context.Context) ([]byte, []byte, error) {
-	return nil, nil, fmt.Errorf("store down")
+// countingStore counts saves and holds no checkpoint; down, it cannot be
+// read.
+type countingStore struct {
+	saves atomic.Int32
+	down  bool
 }
-func (s *unreadableStore) String() string { return "unreadable" }
 
-// A checkpoint that could not be restored is kept for the next start:
-// Close does not replace it with one of the fresh state, while a
-// checkpointer whose Restore did not fail takes its last one.
+func (s *countingStore) Save(context.Context, []byte) error { s.saves.Add(1); return nil }
+func (s *countingStore) Load(context.Context) ([]byte, []byte, error) {
+	if s.down {
+		return nil, nil, fmt.Errorf("store down")
+	}
+	return nil, nil, nil
+}
+func (s *countingStore) String() string { return "counting" }
+
+// A checkpoint that was not restored is kept for the next start: Close
+// does not replace it with one of the fresh state, whether Restore failed
+// or never ran (start-up stopped before it). A checkpointer that restored,
+// even nothing, takes its last one.
 func TestCloseAfterFailedRestoreKeepsTheCheckpoint(t *testing.T) {
 	for _, tt := range []struct {
-		store *unreadableStore
-		fail  bool
-		saves int32
-	}{{&unreadableStore{}, true, 0}, {&unreadableStore{}, false, 1}} {
+		name    string
+		restore bool
+		down    bool
+		saves   int32
+	}{
+		{"restore failed", true, true, 0},
+		{"never restored", false, false, 0},
+		{"restored nothing", true, false, 1},
+	} {
+		store := &countingStore{down: tt.down}
 		rt := operators.NewRuntime(operators.RuntimeConfig{})
-		cp, err := New(Config{Store: tt.store, Node: "n1", Logger: quiet()}, rt, kafka.NewManager(kafka.Config{Logger: quiet()}, rt))
+		cp, err := New(Config{Store: store, Node: "n1", Logger: quiet()}, rt, kafka.NewManager(kafka.Config{Logger: quiet()}, rt))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if tt.fail {
-			if _, err := cp.Restore(context.Background()); err == nil || err.Error() != "store down" {
-				t.Fatalf("restore: %v, want store down", err)
+		if tt.restore {
+			_, err := cp.Restore(context.Background())
+			if tt.down != (err != nil) || (tt.down && err.Error() != "store down") {
+				t.Fatalf("%s: restore: %v", tt.name, err)
 			}
 		}
 		if err := cp.Close(); err != nil {
 			t.Fatal(err)
 		}
 		rt.Close()
-		if got := tt.store.saves.Load(); got != tt.saves {
-			t.Errorf("restore failed %v: %d saves on close, want %d", tt.fail, got, tt.saves)
+		if got := store.saves.Load(); got != tt.saves {
+			t.Errorf("%s: %d saves on close, want %d", tt.name, got, tt.saves)
 		}
 	}
 }
