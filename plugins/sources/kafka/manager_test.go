@@ -188,14 +188,19 @@ func TestAddedStreamPastIngestLimit(t *testing.T) {
 	if _, err := m.Add(context.Background(), "events", StreamConfig{Topic: "events", Start: "earliest"}); err != nil {
 		t.Fatal(err)
 	}
-	c.ProduceJSON(t, "events", 0, `{"i":1}`, `{"i":2}`, `{"i":3}`)
-	waitFor(t, "3 events in the stream", func() bool {
+	// A poison message goes to the dead letters, which must not count
+	// against the bound either, or the source would retry it forever.
+	c.ProduceJSON(t, "events", 0, `{"i":1}`, `not json`, `{"i":2}`, `{"i":3}`)
+	ingested := func(name string) uint64 {
 		for _, st := range rt.Streams() {
-			if st.Name == "events" {
-				return st.Ingested == 3
+			if st.Name == name {
+				return st.Ingested
 			}
 		}
-		return false
+		return 0
+	}
+	waitFor(t, "3 events in the stream and 1 dead letter", func() bool {
+		return ingested("events") == 3 && ingested(operators.DeadLetterStream) == 1
 	})
 }
 
