@@ -65,8 +65,8 @@ func (m *Map) Process(batch []*Record, emit Emit) {
 	clear(m.out)
 }
 
-// project builds an output record. The records and values of one batch
-// are carved from two allocations.
+// project builds an output record, carved from slabs of records and of
+// values sized for the batch (see room), so a batch takes few allocations.
 func (m *Map) project(r *Record, rest int) *Record {
 	if m.Star && len(m.Project) == 0 {
 		return r

@@ -52,7 +52,8 @@ func Parallelizable(a *Aggregate) bool {
 
 // NewParallel splits the grouping sets between a and b, two Aggregates
 // built from one Parallelizable statement; a's counters are the
-// statement's, b's are its own.
+// statement's, and b must have counters of its own, which it may count
+// twice in.
 func NewParallel(a, b *Aggregate) *Parallel {
 	sa, sb, _ := halves(a)
 	sets := a.Sets
@@ -65,10 +66,8 @@ func NewParallel(a, b *Aggregate) *Parallel {
 			h.agg.Sets[i] = sets[id]
 		}
 		h.agg.setIDs, h.agg.statementSets = h.ids, len(sets)
-		h.agg.keepKeys = true
 		h.agg.windows = nil // init again, for these sets
 	}
-	b.Counters = &Counters{}
 	a.init()
 	b.init()
 	b.schema = a.schema // one schema for every row of the statement
@@ -90,28 +89,11 @@ func halves(a *Aggregate) (with, without []int, ok bool) {
 				without = append(without, s)
 			}
 		}
-		if len(with) == len(without) && holdsOthers(a.Sets, with) && holdsOthers(a.Sets, without) {
+		if len(with) == len(without) && topSet(a.Sets, with) >= 0 && topSet(a.Sets, without) >= 0 {
 			return with, without, true
 		}
 	}
 	return nil, nil, false
-}
-
-// holdsOthers reports whether one of the sets ids holds every key of the
-// others.
-func holdsOthers(sets [][]int, ids []int) bool {
-	for _, top := range ids {
-		holds := true
-		for _, id := range ids {
-			for _, k := range sets[id] {
-				holds = holds && slices.Contains(sets[top], k)
-			}
-		}
-		if holds {
-			return true
-		}
-	}
-	return false
 }
 
 func (p *Parallel) Process(batch []*Record, emit Emit) {
@@ -189,9 +171,6 @@ func mergeRows(x, y emitted) []*Record {
 }
 
 func (p *Parallel) StateSize() int { return p.a.StateSize() + p.b.StateSize() }
-
-// Schema is the output rows' schema.
-func (p *Parallel) Schema() *Schema { return p.a.schema }
 
 // Snapshot saves both halves as one Aggregate's state.
 func (p *Parallel) Snapshot() ([]byte, error) { return snapshotAggregates(p.a, p.b) }

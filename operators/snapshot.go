@@ -147,12 +147,8 @@ func snapshotAggregates(halves ...*Aggregate) ([]byte, error) {
 	for _, h := range halves {
 		h.init()
 	}
-	first := halves[0]
-	arrival := first.arrival
-	for _, h := range halves[1:] {
-		arrival = max(arrival, h.arrival)
-	}
-	w := newSnapshot(first.time, arrival)
+	// The halves read the same events: they agree on time and arrival.
+	w := newSnapshot(halves[0].time, halves[0].arrival)
 	if err := snapshotWindows(w, halves, func(h *Aggregate) map[int64]*window { return h.windows }); err != nil {
 		return nil, err
 	}

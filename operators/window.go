@@ -77,7 +77,7 @@ type Aggregate struct {
 	schema  *Schema
 	sets    [][]int
 	inSet   [][]bool
-	full    int // the grouping set that holds every other set, or -1
+	full    int // the grouping set that holds every other set (see topSet), or -1
 	// setIDs number the grouping sets as the statement does, when this
 	// Aggregate runs only some of them (see Parallel); nil: 0, 1, 2, ….
 	// Group keys, row keys and snapshots use these numbers.
@@ -85,9 +85,9 @@ type Aggregate struct {
 	statementSets int    // the statement's grouping sets, these and others
 	refused       uint64 // groups refused over MaxGroups
 	// keys are the group keys of the rows rows returned last, in their
-	// order, kept only for Parallel, which merges its halves' rows by them.
-	keys     []string
-	keepKeys bool
+	// order, kept only in a half of a Parallel (setIDs set), which merges
+	// the halves' rows by them.
+	keys []string
 	// lastSize is the group count of the window closed last.
 	lastSize int
 	spare    *window // the window closed last, emptied for the next to open
@@ -223,7 +223,7 @@ type group struct {
 	aggs  []Aggregator
 	dirty bool
 	// parents are the groups of the other grouping sets that an event of
-	// this group (of the set of every key) also belongs to.
+	// this group (of the set that holds every other) also belongs to.
 	parents []*group
 }
 
@@ -248,19 +248,17 @@ func (a *Aggregate) init() {
 		a.statementSets = len(a.sets)
 	}
 	a.inSet = make([][]bool, len(a.sets))
-	a.full = -1
 	for s, set := range a.sets {
 		a.inSet[s] = make([]bool, len(a.Keys))
 		for _, k := range set {
 			a.inSet[s][k] = true
 		}
 	}
-	for s := range a.sets {
-		if a.holdsAll(s) {
-			a.full = s
-			break
-		}
+	all := make([]int, len(a.sets))
+	for s := range all {
+		all[s] = s
 	}
+	a.full = topSet(a.sets, all)
 	names := make([]string, 0, len(a.Columns)+3)
 	if a.Kind != NoWindow {
 		names = append(names, "window_start", "window_end")
@@ -282,17 +280,21 @@ func (a *Aggregate) init() {
 	}
 }
 
-// holdsAll reports whether grouping set s holds every key of the others:
-// an event's group in s then determines its groups in the other sets.
-func (a *Aggregate) holdsAll(s int) bool {
-	for _, set := range a.sets {
-		for _, k := range set {
-			if !a.inSet[s][k] {
-				return false
+// topSet is the first of the grouping sets ids that holds every key of
+// the others, or -1: an event's group in it determines its groups in them.
+func topSet(sets [][]int, ids []int) int {
+	for _, top := range ids {
+		holds := true
+		for _, id := range ids {
+			for _, k := range sets[id] {
+				holds = holds && slices.Contains(sets[top], k)
 			}
 		}
+		if holds {
+			return top
+		}
 	}
-	return true
+	return -1
 }
 
 // setID is grouping set s's number in the statement.
@@ -371,8 +373,8 @@ func (a *Aggregate) window(start int64) *window {
 
 // recycle empties a closed window for the next window to open, which then
 // carves its groups from the same memory: with steady traffic a window
-// allocates only for groups beyond its predecessor's. The groups'
-// aggregators are reset here, so the spare holds no state, and only the
+// allocates groups and aggregators only beyond its predecessor's (its key
+// and parent slabs are new). The groups' aggregators are reset here, so the spare holds no state, and only the
 // chunks the closed window used are kept, so one busy window's memory is
 // not held through quiet ones.
 func (a *Aggregate) recycle(w *window) {
@@ -441,8 +443,8 @@ func (a *Aggregate) emitLate(emit Emit) {
 }
 
 // add folds the current event into its group of every grouping set. With
-// a grouping set of every key (CUBE and ROLLUP have one), only that group is
-// looked up per event: it remembers its groups in the other sets.
+// a grouping set that holds every other (CUBE and ROLLUP have one), only
+// that group is looked up per event: it remembers its groups in the others.
 func (a *Aggregate) add(w *window) {
 	if a.full < 0 {
 		for s := range a.sets {
@@ -698,7 +700,7 @@ func (a *Aggregate) rows(groups []*group, start, end int64) []*Record {
 	for i, k := range kept {
 		out[i] = &recs[k.row]
 	}
-	if a.keepKeys {
+	if a.setIDs != nil {
 		a.keys = a.keys[:0]
 		for _, k := range kept {
 			a.keys = append(a.keys, k.key)

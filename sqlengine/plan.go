@@ -30,8 +30,6 @@ type planned struct {
 	op      operators.Operator
 	// parallel: op is an Aggregate that runs as a Parallel (see plan).
 	parallel bool
-	// volatile: WHERE calls a volatile function.
-	volatile bool
 }
 
 // windowSpec is the window named in GROUP BY.
@@ -77,13 +75,13 @@ func planOne(sel *sqlparser.Select, o *options, spec *operators.QuerySpec, c *op
 			return nil, err
 		}
 	}
-	p := &planned{source: source, volatile: inc.volatile}
+	p := &planned{source: source}
 	grouped := len(sel.GroupBy) > 0 || hasAggregate(sel.SelectExprs, sel.Having, sel.OrderBy)
 	switch {
 	case grouped && o.session != nil:
 		return nil, errorf("@Session", "@Session tags pass-through events; a grouped statement uses GROUP BY SESSION(ts, INTERVAL …), key instead")
 	case grouped:
-		err = planAggregate(p, sel, o, spec, c, in, where)
+		err = planAggregate(p, sel, o, spec, c, in, inc, where)
 	default:
 		err = planMap(p, sel, o, in, where, c)
 	}
@@ -186,8 +184,10 @@ func planMap(p *planned, sel *sqlparser.Select, o *options, in *inputScope, wher
 	return nil
 }
 
-func planAggregate(p *planned, sel *sqlparser.Select, o *options, spec *operators.QuerySpec, c *operators.Counters, in *inputScope, where operators.Expr) error {
-	inc := &compiler{scope: in}
+// planAggregate plans a grouped statement; inc, over in, compiled its
+// WHERE and compiles its per-event expressions: keys and aggregate
+// arguments.
+func planAggregate(p *planned, sel *sqlparser.Select, o *options, spec *operators.QuerySpec, c *operators.Counters, in *inputScope, inc *compiler, where operators.Expr) error {
 	aliases := map[string]sqlparser.Expr{}
 	for _, se := range sel.SelectExprs {
 		e, ok := se.(*sqlparser.AliasedExpr)
@@ -288,7 +288,7 @@ func planAggregate(p *planned, sel *sqlparser.Select, o *options, spec *operator
 	// Each half of a Parallel evaluates WHERE, the keys and the aggregate
 	// arguments of every event: a volatile function there could answer
 	// the halves differently, and their rollups would not add up.
-	p.parallel = runtime.GOMAXPROCS(0) >= operators.ParallelCores && !p.volatile && !inc.volatile &&
+	p.parallel = runtime.GOMAXPROCS(0) >= operators.ParallelCores && !inc.volatile &&
 		operators.Parallelizable(agg)
 	p.columns = agg.Schema().Names
 	return nil
