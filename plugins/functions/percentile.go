@@ -285,7 +285,8 @@ func (p *percentile) UnmarshalBinary(b []byte) error {
 			return errPercentileState
 		}
 		n := int(fs[0])
-		if float64(n) != fs[0] || n < 0 || 1+2*n+2 > len(fs) {
+		// n is checked against the length before 2*n, which a huge n overflows.
+		if float64(n) != fs[0] || n < 0 || len(fs) < 3 || n > (len(fs)-3)/2 {
 			return errPercentileState
 		}
 		cents, err := centroids(fs[1 : 1+2*n])

@@ -217,6 +217,8 @@ func TestPercentileRefusesBadState(t *testing.T) {
 		"a digest of nothing":    merged(0, 1, 1),
 		"a digest of few values": merged(0, append([]float64{1, 1}, make([]float64, exactValues)...)...),
 		"more waiting than room": merged(0, append([]float64{1, 1}, make([]float64, pendingMax)...)...),
+		"a count that overflows": merged(1<<62, 3, 1, 3, 3),
+		"no room for the range":  merged(0, 1),
 	} {
 		if err := newAggregate(t, "MEDIAN").UnmarshalBinary(bad); err == nil {
 			t.Errorf("%s: state %v accepted", name, bad)
