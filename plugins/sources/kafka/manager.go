@@ -9,8 +9,6 @@ import (
 	"time"
 
 	kafkago "github.com/segmentio/kafka-go"
-
-	"sluice/operators"
 )
 
 // Errors of the Manager, for the server to map to HTTP statuses. Config
@@ -89,10 +87,7 @@ func (m *Manager) AddFrom(ctx context.Context, name string, sc StreamConfig, res
 	if _, dup := m.sources[name]; dup {
 		return nil, fmt.Errorf("kafka stream %q: %w", name, ErrExists)
 	}
-	// The source feeds its stream and, with poison messages, the dead
-	// letters: both exist whatever the bound on streams ingest creates.
 	m.target.Declare(name)
-	m.target.Declare(operators.DeadLetterStream)
 	s, err := Open(cfg, m.target)
 	if err != nil {
 		return nil, err

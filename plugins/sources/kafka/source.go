@@ -30,8 +30,9 @@ import (
 
 // Ingester takes a batch of records for a stream. *operators.Runtime
 // satisfies it; it returns operators.ErrBackpressure when the stream's
-// queue is full and nothing was taken. Declare creates the stream before
-// its first batch, past any bound on the streams ingest may create.
+// queue is full and nothing was taken. Declare creates a stream the source
+// feeds (its own, and the dead letters) past any bound on the streams
+// ingest may create.
 type Ingester interface {
 	Ingest(stream string, batch []*operators.Record) error
 	Declare(stream string)
@@ -249,6 +250,11 @@ func (s *Source) handOn(ctx context.Context, msgs []kafkago.Message) error {
 	recs, dead := s.dec.decode(fresh, time.Now().UnixMilli())
 	if err := s.deliver(ctx, s.cfg.Stream, recs); err != nil {
 		return err
+	}
+	if len(dead) > 0 {
+		// Past the bound on streams ingest creates, a poison message
+		// would be refused for good: the source would stall on it.
+		s.target.Declare(operators.DeadLetterStream)
 	}
 	if err := s.deliver(ctx, operators.DeadLetterStream, dead); err != nil {
 		return err
