@@ -60,6 +60,9 @@ type QuerySpec struct {
 	Annotations map[string][]string `json:"-"` // raw annotation text by name, for plugins
 	Columns     []string            `json:"columns"`
 	Plan        []PlanNode          `json:"plan"`
+	// Affinity is the @ClusterAffinity key of a statement that keeps its
+	// state per Kafka partition (its operator is a Partitioned), or "".
+	Affinity string `json:"affinity,omitempty"`
 	// StateShape is equal for two statements whose state can be carried over.
 	StateShape string `json:"-"`
 	// Build creates the operator chain, wired to the statement's counters.

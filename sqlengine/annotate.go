@@ -58,6 +58,7 @@ type options struct {
 	widget      map[string]string
 	raw         map[string][]string
 	session     *sessionOption
+	affinity    string // @ClusterAffinity's key: state kept per Kafka partition
 }
 
 // sessionOption is @Session(key, gap, max_duration).
@@ -140,6 +141,8 @@ func readOptions(anns []*Annotation) (*options, *CompileError) {
 				return fail("@Session %s", err)
 			}
 			o.session = so
+		case "ClusterAffinity":
+			o.affinity = strings.TrimSpace(a.Args["key"])
 		case "Widget":
 			if !widgetTypes[a.Args["type"]] {
 				return fail("@Widget type %q: use timeseries, counter, topn, bar or table", a.Args["type"])

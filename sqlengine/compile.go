@@ -71,7 +71,9 @@ func compilePiece(src string, p *piece) (*operators.QuerySpec, *CompileError) {
 		var ee *exprError
 		if errors.As(err, &ee) {
 			ce.Token = ee.token
-			if off, ok := locate(p.sql, ee.token); ok {
+			if a := annotationNamed(p.annotations, ee.token); a != nil {
+				ce.Position = a.Pos
+			} else if off, ok := locate(p.sql, ee.token); ok {
 				ce.Position = positionOf(src, p.offset+off)
 			}
 		}
@@ -108,6 +110,7 @@ func compilePiece(src string, p *piece) (*operators.QuerySpec, *CompileError) {
 		Sinks:       opts.sinks,
 		Widget:      opts.widget,
 		Annotations: opts.raw,
+		Affinity:    opts.affinity,
 	}
 	pl, err := planOne(sel, opts, spec, &operators.Counters{}) // validates and describes; Build makes the operators
 	if err != nil {
@@ -120,18 +123,45 @@ func compilePiece(src string, p *piece) (*operators.QuerySpec, *CompileError) {
 	spec.Columns = pl.columns
 	spec.Plan = pl.nodes
 	spec.StateShape = pl.shape
+	if opts.affinity != "" {
+		// Per-partition state moves only to a statement that keeps it so.
+		spec.StateShape = "partitioned:" + pl.shape
+	}
 	if cerr := checkSinks(opts, spec); cerr != nil {
 		cerr.Statement, cerr.Name = p.index, name
 		return nil, cerr
 	}
 	spec.Build = func(c *operators.Counters) operators.Operator {
-		p, err := plan(sel, opts, spec, c)
-		if err != nil {
-			panic("sqlengine: a compiled statement failed to build: " + err.Error())
+		build := func() operators.Operator {
+			p, err := plan(sel, opts, spec, c)
+			if err != nil {
+				panic("sqlengine: a compiled statement failed to build: " + err.Error())
+			}
+			return p.op
 		}
-		return p.op
+		if opts.affinity == "" {
+			return build()
+		}
+		// One operator per Kafka partition, all adding to the statement's
+		// counters.
+		return operators.NewPartitioned(build)
 	}
 	return spec, nil
+}
+
+// annotationNamed is the annotation a token such as "@EventTime" names, if
+// the statement has it: errors about an annotation point at it.
+func annotationNamed(anns []*Annotation, token string) *Annotation {
+	name, ok := strings.CutPrefix(token, "@")
+	if !ok {
+		return nil
+	}
+	for _, a := range anns {
+		if strings.EqualFold(a.Name, name) {
+			return a
+		}
+	}
+	return nil
 }
 
 var syntaxPos = regexp.MustCompile(`at position (\d+)(?: near '(.*)')?`)

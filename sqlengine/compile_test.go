@@ -36,7 +36,7 @@ func TestCompileErrors(t *testing.T) {
 		{"duplicate names", "@Name(\"x\")\nSELECT a FROM s;\n@Name(\"x\")\nSELECT b FROM s", "statement 1 is also named \"x\"", 0, 0},
 		{"wrong arity", "SELECT UPPER(a, b) AS u FROM s", "UPPER takes 1 argument, got 2", 0, 0},
 		{"self insert", "INSERT INTO s SELECT * FROM s", "reads and writes the same stream", 0, 0},
-		{"session on a grouped statement", "@Session(key=\"user_id\")\nSELECT user_id, COUNT(*) AS n FROM s GROUP BY user_id", "@Session tags pass-through events", 0, 0},
+		{"session on a grouped statement", "@Session(key=\"user_id\")\nSELECT user_id, COUNT(*) AS n FROM s GROUP BY user_id", "@Session tags pass-through events", 1, 1},
 		{"aggregate parameter", "@Name(\"k\")\nSELECT TOPK(page, 0) AS t FROM s GROUP BY TUMBLE(ts, INTERVAL 1 SECOND)", "statement 1 (k) line 2, column 8: TOPK: k must be an integer in [1, 1000], got 0", 2, 8},
 		{"bad lateness", "@EventTime(column=\"ts\", lateness=\"soon\")\nSELECT a FROM s", "@EventTime lateness=\"soon\" is not a duration", 1, 1},
 	}

@@ -30,6 +30,9 @@ func describe(p *planned, sel *sqlparser.Select, spec *operators.QuerySpec, in *
 	if sel.Where != nil {
 		add("filter", sqlparser.String(sel.Where.Expr))
 	}
+	if spec.Affinity != "" {
+		add("partition", fmt.Sprintf("state kept per Kafka partition (%s), affinity key %s", operators.PartitionField, spec.Affinity))
+	}
 	switch op := p.op.(type) {
 	case *operators.Aggregate:
 		detail := aggregateDetail(op, sel)

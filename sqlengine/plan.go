@@ -3,6 +3,7 @@ package sqlengine
 import (
 	"fmt"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -82,6 +83,8 @@ func planOne(sel *sqlparser.Select, o *options, spec *operators.QuerySpec, c *op
 		return nil, errorf("@Session", "@Session tags pass-through events; a grouped statement uses GROUP BY SESSION(ts, INTERVAL …), key instead")
 	case grouped:
 		err = planAggregate(p, sel, o, spec, c, in, inc, where)
+	case o.affinity != "":
+		return nil, errorf("@ClusterAffinity", "@ClusterAffinity needs a GROUP BY: it keeps a grouped statement's state per Kafka partition")
 	default:
 		err = planMap(p, sel, o, in, where, c)
 	}
@@ -202,6 +205,9 @@ func planAggregate(p *planned, sel *sqlparser.Select, o *options, spec *operator
 	if err != nil {
 		return err
 	}
+	if o.affinity != "" && !affinityKey(o.affinity, keys, sets, in.table) {
+		return errorf("@ClusterAffinity", "@ClusterAffinity key %q must be a GROUP BY key of every grouping set: the state of each key must stay in one Kafka partition", o.affinity)
+	}
 	agg := &operators.Aggregate{KeyedInput: operators.KeyedInput{Where: where, Counters: c}, Query: &spec.Name, Sets: sets, Kind: win.kind,
 		Size: win.size.Milliseconds(), Slide: win.slide.Milliseconds(), MaxGroups: maxRunningGroups}
 	if o.eventTime != nil {
@@ -288,10 +294,30 @@ func planAggregate(p *planned, sel *sqlparser.Select, o *options, spec *operator
 	// Each half of a Parallel evaluates WHERE, the keys and the aggregate
 	// arguments of every event: a volatile function there could answer
 	// the halves differently, and their rollups would not add up.
+	// A partitioned statement runs one Aggregate per partition instead.
 	p.parallel = runtime.GOMAXPROCS(0) >= operators.ParallelCores && !inc.volatile &&
-		operators.Parallelizable(agg)
+		o.affinity == "" && operators.Parallelizable(agg)
 	p.columns = agg.Schema().Names
 	return nil
+}
+
+// affinityKey reports whether key names a column grouped by in every
+// grouping set: a group whose key is rolled up would hold events of
+// several partitions.
+func affinityKey(key string, keys []sqlparser.Expr, sets [][]int, table string) bool {
+	k := slices.IndexFunc(keys, func(e sqlparser.Expr) bool {
+		c, ok := e.(*sqlparser.ColName)
+		return ok && strings.Join(colPath(c, table), ".") == key
+	})
+	if k < 0 {
+		return false
+	}
+	for _, set := range sets {
+		if !slices.Contains(set, k) {
+			return false
+		}
+	}
+	return true
 }
 
 // planSessions turns a grouped statement with a SESSION window into the

@@ -19,6 +19,8 @@ SELECT a, COUNT(*) AS n, FIRST(b) AS landing FROM s GROUP BY SESSION(ts, INTERVA
 	`@EventTime(column="ts", lateness="1s") @Session(key="u", gap="3s")
 SELECT u, session_id() AS sid, session_seq() AS seq FROM s`,
 	`SELECT a, SUM(v) AS total FROM s GROUP BY a`,
+	`@ClusterAffinity(key="a") @EventTime(column="ts")
+SELECT a, COUNT(*) AS n FROM s GROUP BY SESSION(ts, INTERVAL 3 SECOND), a`,
 }
 
 // FuzzRestore restores arbitrary bytes into each stateful statement, as a
