@@ -30,8 +30,9 @@ type aligner struct {
 	held  int
 
 	// Messages handed on while a partition that may hold earlier ones had
-	// nothing buffered: it was silent for wait, or max were held.
-	lateByTime, lateByMemory atomic.Uint64
+	// nothing buffered: it was silent for wait, or max were held. They
+	// count into the source's totals.
+	lateByTime, lateByMemory *atomic.Uint64
 }
 
 type partQueue struct {
@@ -44,7 +45,7 @@ type partQueue struct {
 // newAligner starts with the topic's partitions (those known at open) as
 // unheard of, and resume positions where there are some.
 func newAligner(partitions []int, resume map[int]int64, wait time.Duration, max int, now time.Time) *aligner {
-	a := &aligner{wait: wait, max: max, parts: map[int]*partQueue{}}
+	a := &aligner{wait: wait, max: max, parts: map[int]*partQueue{}, lateByTime: new(atomic.Uint64), lateByMemory: new(atomic.Uint64)}
 	for _, p := range partitions {
 		a.parts[p] = &partQueue{fetched: -1, hw: 0, lastSeen: now}
 	}
@@ -142,13 +143,6 @@ func earlier(m *kafkago.Message, p int, o *kafkago.Message, op int) bool {
 		return p < op
 	}
 	return m.Offset < o.Offset
-}
-
-// topicPartitions lists a topic's partitions.
-func topicPartitions(brokers []string, topic string) ([]int, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	return partitionsOf(ctx, &kafkago.Client{Addr: kafkago.TCP(brokers...)}, topic)
 }
 
 // partitionsOf lists the partition ids of topic in metadata order.

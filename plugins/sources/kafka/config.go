@@ -45,9 +45,9 @@ type Config struct {
 	// Negative disables it: a checkpointer then calls Commit with the
 	// positions its snapshot covers.
 	CommitInterval time.Duration
-	// Resume, when set, is a restored checkpoint's Positions: they are
-	// committed for the group before consuming starts, and nothing before
-	// them is handed on.
+	// Resume, when set, is a restored checkpoint's Positions: each
+	// partition the source is assigned starts there, and they are
+	// committed for the group before it joins if the group is idle.
 	Resume map[int]int64
 	// Node names this sluice process in its consumer groups: the client id
 	// is sluice/<Node>/<run>, run being new for every process. On Open,
@@ -66,7 +66,10 @@ type Config struct {
 	// AlignWait is the longest a partition with no message holds the
 	// others back (2s).
 	AlignWait time.Duration
-	Logger    *slog.Logger
+	// Handover, when set, is told when a rebalance takes partitions away
+	// and gives others (see Handover).
+	Handover Handover
+	Logger   *slog.Logger
 }
 
 func (c *Config) normalize() error {

@@ -55,6 +55,14 @@ func NewManager(defaults Config, target Ingester) *Manager {
 	return &Manager{defaults: defaults, target: target, sources: map[string]*Source{}}
 }
 
+// SetHandover makes every source added from now on tell h when a
+// rebalance moves its partitions (see Handover).
+func (m *Manager) SetHandover(h Handover) {
+	m.mu.Lock()
+	m.defaults.Handover = h
+	m.mu.Unlock()
+}
+
 // Add starts consuming sc.Topic into stream name. It checks that the topic
 // exists first, so a typo is an error now rather than a silent idle source.
 func (m *Manager) Add(ctx context.Context, name string, sc StreamConfig) (*Source, error) {
@@ -64,7 +72,9 @@ func (m *Manager) Add(ctx context.Context, name string, sc StreamConfig) (*Sourc
 // AddFrom is Add starting at a restored checkpoint's positions (see
 // Config.Resume); nil resume is Add.
 func (m *Manager) AddFrom(ctx context.Context, name string, sc StreamConfig, resume map[int]int64) (*Source, error) {
+	m.mu.Lock()
 	cfg := m.defaults
+	m.mu.Unlock()
 	cfg.Stream, cfg.Topic, cfg.Group, cfg.Start, cfg.EventTime = name, sc.Topic, sc.Group, sc.Start, sc.EventTime
 	cfg.Resume = resume
 	if err := cfg.normalize(); err != nil {

@@ -71,9 +71,9 @@ func clientIDs(members []kafkago.DescribeGroupsResponseMember) []string {
 }
 
 // sharedGroupWarning is the warning for a checkpointed source whose group
-// has members that are not this process, or "". Their partitions' keyed
-// state stays with them and what a rebalance hands over starts without
-// it: results are exact only with one sluice process per group.
+// has members that are not this process, or "". A rebalance hands over
+// only the state of @ClusterAffinity statements: the others compute
+// partial results per process.
 func sharedGroupWarning(cfg *Config, members []string) string {
 	if cfg.CommitInterval >= 0 || cfg.Node == "" {
 		return ""
@@ -87,7 +87,7 @@ func sharedGroupWarning(cfg *Config, members []string) string {
 	if len(others) == 0 {
 		return ""
 	}
-	return fmt.Sprintf("consumer group %q is shared with %s: state is not handed over when partitions move, so results are exact only with one sluice process per group",
+	return fmt.Sprintf("consumer group %q is shared with %s: only @ClusterAffinity statements hand their state over when partitions move; the results of others are exact only with one sluice process per group",
 		cfg.Group, strings.Join(others, ", "))
 }
 
@@ -131,4 +131,9 @@ func leaveStale(cfg *Config, log *slog.Logger) ([]string, error) {
 	}
 	log.Info("kafka: removed members an earlier run of this node left in the group", "members", len(stale))
 	return clientIDs(stay), nil
+}
+
+// dialer carries the client id every connection of the source uses.
+func (c *Config) dialer() *kafkago.Dialer {
+	return &kafkago.Dialer{ClientID: c.clientID(), Timeout: 10 * time.Second, DualStack: true}
 }

@@ -10,32 +10,21 @@ import (
 	kafkago "github.com/segmentio/kafka-go"
 )
 
-// resumeAt makes consumption start exactly at a restored checkpoint's
-// positions. While the group has no active member, the positions are
-// committed for it, which also rewinds it. A group with active members
-// (another stream of this process sharing it, or another process) refuses
-// such a commit; the source then skips whatever precedes the positions,
-// which is enough unless the group has committed past them.
-func resumeAt(cfg *Config, log *slog.Logger) error {
+// resumeAt commits a restored checkpoint's positions for the group, so
+// that its committed offsets (and the lag GET /v1/streams shows) start
+// where the state ends. Kafka accepts such a commit only while the group
+// has no active member; otherwise the group's offsets are left alone,
+// which changes nothing read: the source seeks each partition it keeps to
+// its position itself.
+func resumeAt(cfg *Config, log *slog.Logger) {
 	err := commitResume(cfg)
-	if err == nil {
-		return nil
+	switch {
+	case err == nil:
+	case errors.Is(err, kafkago.UnknownMemberId), errors.Is(err, kafkago.IllegalGeneration), errors.Is(err, kafkago.RebalanceInProgress):
+		log.Info("kafka: the group has active members, so its committed offsets stay; reading starts at the checkpoint's positions", "positions", cfg.Resume)
+	default:
+		log.Warn("kafka: the checkpoint's positions could not be committed for the group; reading starts at them all the same", "err", err)
 	}
-	if !errors.Is(err, kafkago.UnknownMemberId) && !errors.Is(err, kafkago.IllegalGeneration) && !errors.Is(err, kafkago.RebalanceInProgress) {
-		return err
-	}
-	committed, cerr := committedOffsets(cfg)
-	if cerr != nil {
-		return errors.Join(err, cerr)
-	}
-	for p, off := range cfg.Resume {
-		if c, ok := committed[p]; ok && c > off {
-			return fmt.Errorf("kafka resume group %q at %s/%d offset %d: the group committed %d and has active members, so it cannot be rewound: %w",
-				cfg.Group, cfg.Topic, p, off, c, err)
-		}
-	}
-	log.Info("kafka: the group has active members; skipping to the checkpoint's positions", "positions", cfg.Resume)
-	return nil
 }
 
 // commitResume stores a restored checkpoint's positions as the group's
@@ -62,33 +51,4 @@ func commitResume(cfg *Config) error {
 		}
 	}
 	return nil
-}
-
-// committedOffsets reads the group's committed offsets of the partitions
-// in cfg.Resume; a partition with none is left out.
-func committedOffsets(cfg *Config) (map[int]int64, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	parts := make([]int, 0, len(cfg.Resume))
-	for p := range cfg.Resume {
-		parts = append(parts, p)
-	}
-	cl := &kafkago.Client{Addr: kafkago.TCP(cfg.Brokers...)}
-	res, err := cl.OffsetFetch(ctx, &kafkago.OffsetFetchRequest{GroupID: cfg.Group, Topics: map[string][]int{cfg.Topic: parts}})
-	if err == nil {
-		err = res.Error
-	}
-	if errors.Is(err, kafkago.GroupIdNotFound) {
-		return map[int]int64{}, nil // the group never committed
-	}
-	if err != nil {
-		return nil, fmt.Errorf("kafka committed offsets of group %q on topic %q: %w", cfg.Group, cfg.Topic, err)
-	}
-	out := map[int]int64{}
-	for _, p := range res.Topics[cfg.Topic] {
-		if p.Error == nil && p.CommittedOffset >= 0 {
-			out[p.Partition] = p.CommittedOffset
-		}
-	}
-	return out, nil
 }

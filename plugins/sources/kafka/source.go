@@ -42,23 +42,31 @@ type Ingester interface {
 type Source struct {
 	cfg    Config
 	target Ingester
-	r      *kafkago.Reader
+	group  *kafkago.ConsumerGroup
 	dec    decoder
 	gate   *gate
-	align  *aligner // nil unless Config.Align
 
 	cancel context.CancelFunc
 	done   sync.WaitGroup
 	closed sync.Once
 
 	mu        sync.Mutex
-	next      map[int]int64 // offset after the last message handed on; written only by run
-	committed map[int]int64 // what this source last committed
+	gen       *kafkago.Generation // the group generation consumed now; nil between two
+	next      map[int]int64       // offset after the last message handed on, per owned partition
+	committed map[int]int64       // what this source last committed
 	lastErr   string
+	closeErr  error // of the commit on Close
+	// dropping are partitions no longer owned whose drop the Handover has
+	// not yet taken; only the source's goroutine uses it.
+	dropping []int
 
 	consumed    atomic.Uint64
 	deadLetters atomic.Uint64
 	retries     atomic.Uint64
+	generations atomic.Uint64
+	// Messages the aligner handed on while a partition that may hold
+	// earlier ones had nothing buffered: it was silent, or too much was held.
+	lateByTime, lateByMemory atomic.Uint64
 }
 
 // Open starts consuming in the background.
@@ -77,56 +85,34 @@ func Open(cfg Config, target Ingester) (*Source, error) {
 		}
 	}
 	if len(cfg.Resume) > 0 {
-		if err := resumeAt(&cfg, log); err != nil {
-			return nil, err
-		}
-	}
-	var parts []int
-	if cfg.Align {
-		var err error
-		if parts, err = topicPartitions(cfg.Brokers, cfg.Topic); err != nil {
-			return nil, err
-		}
+		resumeAt(&cfg, log)
 	}
 	start := kafkago.FirstOffset
 	if cfg.Start == StartLatest {
 		start = kafkago.LastOffset
 	}
-	// Aligned, a partition's fetch is smaller and the reader's queue
-	// short: what the other partitions bring in while one partition's
-	// fetch is outstanding has to be held, and a message of the lagging
-	// partition reaches the source only after everything queued before it.
-	maxBytes, queue := 8<<20, 4*cfg.BatchSize
-	if cfg.Align {
-		maxBytes, queue = 1<<20, 256
-	}
-	r := kafkago.NewReader(kafkago.ReaderConfig{
+	group, err := kafkago.NewConsumerGroup(kafkago.ConsumerGroupConfig{
+		ID:               cfg.Group,
 		Brokers:          cfg.Brokers,
-		GroupID:          cfg.Group,
-		Topic:            cfg.Topic,
+		Topics:           []string{cfg.Topic},
+		Dialer:           cfg.dialer(),
 		StartOffset:      start,
-		CommitInterval:   0, // commits happen only when Commit is called, synchronously
-		QueueCapacity:    queue,
-		MaxBytes:         maxBytes,
-		MaxWait:          500 * time.Millisecond,
-		ReadLagInterval:  -1,
 		JoinGroupBackoff: 500 * time.Millisecond,
-		Dialer:           &kafkago.Dialer{ClientID: cfg.clientID(), Timeout: 10 * time.Second, DualStack: true},
 		ErrorLogger: kafkago.LoggerFunc(func(msg string, args ...any) {
-			log.Warn("kafka reader: " + fmt.Sprintf(msg, args...))
+			log.Warn("kafka group: " + fmt.Sprintf(msg, args...))
 		}),
 	})
+	if err != nil {
+		return nil, fmt.Errorf("kafka group %q topic %q: %w", cfg.Group, cfg.Topic, err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Source{
-		cfg: cfg, target: target, r: r, cancel: cancel, gate: newGate(),
+		cfg: cfg, target: target, group: group, cancel: cancel, gate: newGate(),
 		dec:  decoder{eventTime: cfg.EventTime, topic: cfg.Topic, stream: cfg.Stream, log: log},
 		next: map[int]int64{}, committed: map[int]int64{},
 	}
 	maps.Copy(s.next, cfg.Resume)
 	maps.Copy(s.committed, cfg.Resume)
-	if cfg.Align {
-		s.align = newAligner(parts, cfg.Resume, cfg.AlignWait, 50*cfg.BatchSize, time.Now())
-	}
 	s.done.Add(1)
 	go s.run(ctx)
 	if cfg.CommitInterval > 0 {
@@ -138,99 +124,6 @@ func Open(cfg Config, target Ingester) (*Source, error) {
 
 // Config is the source's configuration with defaults filled in.
 func (s *Source) Config() Config { return s.cfg }
-
-func (s *Source) run(ctx context.Context) {
-	defer s.done.Done()
-	buf := make([]kafkago.Message, 0, s.cfg.BatchSize)
-	var aligned []kafkago.Message
-	if s.align != nil {
-		aligned = make([]kafkago.Message, 0, s.cfg.BatchSize)
-	}
-	backoff := newBackoff(5 * time.Second)
-	var first time.Duration // how long to wait for a message; 0: until one comes
-	limit := s.cfg.BatchSize
-	for {
-		msgs, err := s.fetch(ctx, buf[:0], first, limit)
-		if ctx.Err() != nil {
-			return
-		}
-		if err != nil {
-			s.setErr(fmt.Errorf("kafka fetch %s: %w", s.cfg.Topic, err))
-			if !backoff.wait(ctx) {
-				return
-			}
-			continue
-		}
-		backoff.reset()
-		if s.align != nil {
-			now := time.Now()
-			s.align.add(msgs, now)
-			var blocked bool
-			msgs, blocked = s.align.release(now, aligned[:0], s.cfg.BatchSize)
-			limit = s.cfg.BatchSize
-			switch {
-			case s.align.held == 0:
-				first = 0
-			case blocked:
-				first = s.align.wait // then a silent partition stops blocking
-				if s.align.held > 4*s.cfg.BatchSize {
-					// Waiting on a partition's fetch: read the others
-					// slowly, so they do not run far ahead meanwhile.
-					limit = throttledFetch
-					if !sleep(ctx, time.Millisecond) {
-						return
-					}
-				}
-			default:
-				first = time.Nanosecond // more to release now
-			}
-			if len(msgs) == 0 {
-				continue
-			}
-		}
-		handing := time.Now()
-		if s.gate.enter(ctx) != nil {
-			return
-		}
-		err = s.handOn(ctx, msgs)
-		s.gate.leave()
-		if err != nil {
-			return
-		}
-		if s.align != nil {
-			s.align.away(time.Since(handing))
-		}
-	}
-}
-
-// fetch waits for one message (no longer than first, if positive), then
-// takes more until limit or BatchWait has passed.
-func (s *Source) fetch(ctx context.Context, buf []kafkago.Message, first time.Duration, limit int) ([]kafkago.Message, error) {
-	fctx := ctx
-	if first > 0 {
-		var cancel context.CancelFunc
-		fctx, cancel = context.WithTimeout(ctx, first)
-		defer cancel()
-	}
-	m, err := s.r.FetchMessage(fctx)
-	if err != nil {
-		if ctx.Err() == nil && fctx.Err() != nil {
-			return buf, nil // nothing within first
-		}
-		return buf, err
-	}
-	buf = append(buf, m)
-	wctx, cancel := context.WithTimeout(ctx, s.cfg.BatchWait)
-	defer cancel()
-	for len(buf) < limit {
-		m, err := s.r.FetchMessage(wctx)
-		if err != nil {
-			break
-		}
-		buf = append(buf, m)
-	}
-	return buf, nil
-}
 
 // handOn delivers a batch to the stream (and its poison messages to the
 // dead-letter stream), then advances the positions. It fails only when the
@@ -310,17 +203,19 @@ func (s *Source) Positions() map[int]int64 {
 }
 
 // Commit stores positions (partition → next offset to read, as returned by
-// Positions) as the group's committed offsets, synchronously.
+// Positions) as the group's committed offsets, synchronously. It fails
+// while the group is rebalancing: the source is then in no generation.
 func (s *Source) Commit(ctx context.Context, positions map[int]int64) error {
 	if len(positions) == 0 {
 		return nil
 	}
-	msgs := make([]kafkago.Message, 0, len(positions))
-	for p, off := range positions {
-		// kafka-go commits a message's offset + 1.
-		msgs = append(msgs, kafkago.Message{Topic: s.cfg.Topic, Partition: p, Offset: off - 1})
+	s.mu.Lock()
+	gen := s.gen
+	s.mu.Unlock()
+	if gen == nil {
+		return fmt.Errorf("kafka commit group %q topic %q: the group is rebalancing", s.cfg.Group, s.cfg.Topic)
 	}
-	if err := s.r.CommitMessages(ctx, msgs...); err != nil {
+	if err := commitIn(ctx, gen, s.cfg.Topic, positions); err != nil {
 		return fmt.Errorf("kafka commit group %q topic %q: %w", s.cfg.Group, s.cfg.Topic, err)
 	}
 	s.mu.Lock()
@@ -329,6 +224,19 @@ func (s *Source) Commit(ctx context.Context, positions map[int]int64) error {
 	}
 	s.mu.Unlock()
 	return nil
+}
+
+// commitIn commits within a generation, giving up when ctx ends.
+// Generation.CommitOffsets takes no context.
+func commitIn(ctx context.Context, gen *kafkago.Generation, topic string, positions map[int]int64) error {
+	done := make(chan error, 1)
+	go func() { done <- gen.CommitOffsets(map[string]map[int]int64{topic: positions}) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // commitHandedOn commits the positions that moved since the last commit.
@@ -362,20 +270,19 @@ func (s *Source) commitLoop(ctx context.Context) {
 	}
 }
 
-// Close stops consuming. Without a checkpointer it first commits what was
-// handed on; records fetched but not yet handed on are read again next time.
+// Close stops consuming and leaves the group. Without a checkpointer it
+// first commits what was handed on; records fetched but not yet handed on
+// are read again next time.
 func (s *Source) Close() error {
 	var err error
 	s.closed.Do(func() {
 		s.cancel()
 		s.done.Wait()
-		if s.cfg.CommitInterval > 0 {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			err = s.commitHandedOn(ctx)
-			cancel()
-		}
-		if cerr := s.r.Close(); cerr != nil {
-			err = errors.Join(err, fmt.Errorf("kafka close reader %q: %w", s.cfg.Topic, cerr))
+		s.mu.Lock()
+		err = s.closeErr
+		s.mu.Unlock()
+		if cerr := s.group.Close(); cerr != nil {
+			err = errors.Join(err, fmt.Errorf("kafka leave group %q: %w", s.cfg.Group, cerr))
 		}
 	})
 	return err

@@ -35,7 +35,7 @@ type Stats struct {
 	// Members are the client ids of the consumer group's members.
 	Members []string `json:"members"`
 	// Warning says that a checkpointed stream's group has members of other
-	// processes: state is not handed over in a rebalance.
+	// processes: a rebalance hands over only @ClusterAffinity state.
 	Warning   string `json:"warning,omitempty"`
 	LastError string `json:"last_error,omitempty"`
 	// OutOfOrder counts what an aligned source handed on before a lagging
@@ -61,8 +61,8 @@ func (s *Source) Stats(ctx context.Context) (Stats, error) {
 		LastError: s.lastErr,
 	}
 	s.mu.Unlock()
-	if s.align != nil {
-		st.OutOfOrder = &OutOfOrder{Silent: s.align.lateByTime.Load(), Memory: s.align.lateByMemory.Load()}
+	if s.cfg.Align {
+		st.OutOfOrder = &OutOfOrder{Silent: s.lateByTime.Load(), Memory: s.lateByMemory.Load()}
 	}
 	offs, err := partitionOffsets(ctx, s.cfg.Brokers, s.cfg.Group, s.cfg.Topic)
 	if err != nil {

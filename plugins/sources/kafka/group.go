@@ -1,0 +1,342 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	kafkago "github.com/segmentio/kafka-go"
+)
+
+// Handover moves partition state between the processes of a consumer
+// group when a rebalance moves partitions (a checkpointer implements it).
+// Both methods run on the source's goroutine, which hands nothing on while
+// they run.
+type Handover interface {
+	// Revoked runs when the group starts a rebalance, before the source's
+	// partitions are released: whatever was handed on from them so far is
+	// to be saved where their next owner finds it. The rebalance waits for
+	// it (within the group's rebalance timeout of 30 s).
+	Revoked(ctx context.Context, s *Source) error
+	// Assigned runs when the group gives the source its partitions, before
+	// any is read. dropped are the partitions it held and no longer does.
+	// It returns the offsets to start at for the partitions whose state it
+	// loaded from their previous owner; the others start at the source's
+	// own position or, failing that, at the group's committed offset. An
+	// error is retried until it succeeds or the generation ends.
+	Assigned(ctx context.Context, s *Source, assigned, dropped []int) (map[int]int64, error)
+}
+
+// run consumes one group generation after another until the source closes.
+func (s *Source) run(ctx context.Context) {
+	defer s.done.Done()
+	backoff := newBackoff(5 * time.Second)
+	for {
+		gen, err := s.group.Next(ctx)
+		if ctx.Err() != nil || errors.Is(err, kafkago.ErrGroupClosed) {
+			return
+		}
+		if err != nil {
+			s.setErr(fmt.Errorf("kafka join group %q: %w", s.cfg.Group, err))
+			if !backoff.wait(ctx) {
+				return
+			}
+			continue
+		}
+		backoff.reset()
+		s.generations.Add(1)
+		s.consume(ctx, gen)
+		if ctx.Err() != nil {
+			return
+		}
+	}
+}
+
+// consume reads the partitions a generation assigns until the generation
+// ends or the source closes. The generation is held open until the
+// partitions' hand-over is done: kafka-go waits for every function
+// started in it before it rejoins the group.
+func (s *Source) consume(ctx context.Context, gen *kafkago.Generation) {
+	ended, released := make(chan struct{}), make(chan struct{})
+	defer close(released)
+	gen.Start(func(gctx context.Context) {
+		<-gctx.Done()
+		close(ended)
+		<-released
+	})
+	starts, ok := s.assign(ctx, gen, ended)
+	if !ok {
+		s.leave(ctx)
+		return
+	}
+	feed := make(chan kafkago.Message, s.queue())
+	for p, off := range starts {
+		gen.Start(func(gctx context.Context) { s.readPartition(gctx, p, off, feed) })
+	}
+	var align *aligner
+	if s.cfg.Align {
+		align = newAligner(slices.Sorted(maps.Keys(starts)), startedAt(starts), s.cfg.AlignWait, 50*s.cfg.BatchSize, time.Now())
+		align.lateByTime, align.lateByMemory = &s.lateByTime, &s.lateByMemory
+	}
+	s.handOnAll(ctx, feed, ended, align)
+	s.leave(ctx)
+}
+
+// handOnAll hands on what the partition readers fetch until the
+// generation ends or the source closes.
+func (s *Source) handOnAll(ctx context.Context, feed <-chan kafkago.Message, ended <-chan struct{}, align *aligner) {
+	buf := make([]kafkago.Message, 0, s.cfg.BatchSize)
+	var aligned []kafkago.Message
+	if align != nil {
+		aligned = make([]kafkago.Message, 0, s.cfg.BatchSize)
+	}
+	var first time.Duration // how long to wait for a message; 0: until one comes
+	limit := s.cfg.BatchSize
+	for {
+		msgs, open := s.fetch(ctx, feed, ended, buf[:0], first, limit)
+		if !open {
+			return
+		}
+		if align != nil {
+			now := time.Now()
+			align.add(msgs, now)
+			var blocked bool
+			msgs, blocked = align.release(now, aligned[:0], s.cfg.BatchSize)
+			limit = s.cfg.BatchSize
+			switch {
+			case align.held == 0:
+				first = 0
+			case blocked:
+				first = align.wait // then a silent partition stops blocking
+				if align.held > 4*s.cfg.BatchSize {
+					// Waiting on a partition's fetch: read the others
+					// slowly, so they do not run far ahead meanwhile.
+					limit = throttledFetch
+					if !sleep(ctx, time.Millisecond) {
+						return
+					}
+				}
+			default:
+				first = time.Nanosecond // more to release now
+			}
+			if len(msgs) == 0 {
+				continue
+			}
+		}
+		handing := time.Now()
+		if s.gate.enter(ctx) != nil {
+			return
+		}
+		err := s.handOn(ctx, msgs)
+		s.gate.leave()
+		if err != nil {
+			return
+		}
+		if align != nil {
+			align.away(time.Since(handing))
+		}
+	}
+}
+
+// fetch waits for one message (no longer than first, if positive), then
+// takes more until limit or BatchWait has passed. open is false once the
+// generation ended or the source is closing.
+func (s *Source) fetch(ctx context.Context, feed <-chan kafkago.Message, ended <-chan struct{}, buf []kafkago.Message, first time.Duration, limit int) (_ []kafkago.Message, open bool) {
+	var timeout <-chan time.Time
+	if first > 0 {
+		t := time.NewTimer(first)
+		defer t.Stop()
+		timeout = t.C
+	}
+	select {
+	case m := <-feed:
+		buf = append(buf, m)
+	case <-timeout:
+		return buf, true
+	case <-ended:
+		return buf, false
+	case <-ctx.Done():
+		return buf, false
+	}
+	wait := time.NewTimer(s.cfg.BatchWait)
+	defer wait.Stop()
+	for len(buf) < limit {
+		select {
+		case m := <-feed:
+			buf = append(buf, m)
+			continue
+		default:
+		}
+		select {
+		case m := <-feed:
+			buf = append(buf, m)
+		case <-wait.C:
+			return buf, true
+		case <-ended:
+			return buf, false
+		case <-ctx.Done():
+			return buf, false
+		}
+	}
+	return buf, true
+}
+
+// queue is how many fetched messages wait to be handed on. Aligned, the
+// queue is short: a message of a lagging partition reaches the source only
+// after everything queued before it.
+func (s *Source) queue() int {
+	if s.cfg.Align {
+		return 256
+	}
+	return 4 * s.cfg.BatchSize
+}
+
+// readPartition fetches one partition from offset into feed until the
+// generation ends. It never returns earlier: kafka-go ends a generation
+// as soon as one of its functions returns.
+func (s *Source) readPartition(ctx context.Context, p int, offset int64, feed chan<- kafkago.Message) {
+	maxBytes := 8 << 20
+	if s.cfg.Align {
+		maxBytes = 1 << 20
+	}
+	log := s.dec.log.With("partition", p)
+	r := kafkago.NewReader(kafkago.ReaderConfig{
+		Brokers:         s.cfg.Brokers,
+		Topic:           s.cfg.Topic,
+		Partition:       p,
+		QueueCapacity:   s.queue(),
+		MaxBytes:        maxBytes,
+		MaxWait:         500 * time.Millisecond,
+		ReadLagInterval: -1,
+		Dialer:          s.cfg.dialer(),
+		ErrorLogger: kafkago.LoggerFunc(func(msg string, args ...any) {
+			log.Warn("kafka reader: " + fmt.Sprintf(msg, args...))
+		}),
+	})
+	defer r.Close()
+	backoff := newBackoff(5 * time.Second)
+	for {
+		err := r.SetOffset(offset)
+		if err == nil {
+			break
+		}
+		s.setErr(fmt.Errorf("kafka seek %s/%d to %d: %w", s.cfg.Topic, p, offset, err))
+		if !backoff.wait(ctx) {
+			return
+		}
+	}
+	for {
+		m, err := r.FetchMessage(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			s.setErr(fmt.Errorf("kafka fetch %s/%d: %w", s.cfg.Topic, p, err))
+			if !backoff.wait(ctx) {
+				return
+			}
+			continue
+		}
+		backoff.reset()
+		select {
+		case feed <- m:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// assign takes a generation's partitions: it forgets the positions of the
+// partitions no longer owned, asks the Handover for the state of the new
+// ones, and returns where to start reading each. ok is false when the
+// generation ended or the source closed first.
+func (s *Source) assign(ctx context.Context, gen *kafkago.Generation, ended <-chan struct{}) (starts map[int]int64, ok bool) {
+	parts := gen.Assignments[s.cfg.Topic]
+	starts = make(map[int]int64, len(parts))
+	s.mu.Lock()
+	s.gen = gen
+	assigned := make([]int, 0, len(parts))
+	for _, pa := range parts {
+		assigned = append(assigned, pa.ID)
+		starts[pa.ID] = pa.Offset // the group's committed offset, or the start policy
+		if off, ok := s.next[pa.ID]; ok {
+			starts[pa.ID] = off
+		}
+	}
+	for p := range s.next {
+		if !slices.Contains(assigned, p) {
+			s.dropping = append(s.dropping, p)
+			delete(s.next, p)
+			delete(s.committed, p)
+		}
+	}
+	s.mu.Unlock()
+	slices.Sort(assigned)
+	// A partition given back before its drop reached the Handover is kept.
+	s.dropping = slices.DeleteFunc(s.dropping, func(p int) bool { return slices.Contains(assigned, p) })
+	slices.Sort(s.dropping)
+	if s.cfg.Handover == nil {
+		return starts, true
+	}
+	backoff := newBackoff(5 * time.Second)
+	for {
+		loaded, err := s.cfg.Handover.Assigned(ctx, s, assigned, s.dropping)
+		if err == nil {
+			s.dropping = s.dropping[:0]
+			s.mu.Lock()
+			for p, off := range loaded {
+				starts[p], s.next[p] = off, off
+			}
+			s.mu.Unlock()
+			return starts, true
+		}
+		s.setErr(fmt.Errorf("take over partitions %v of %s: %w", assigned, s.cfg.Topic, err))
+		select {
+		case <-ended:
+			return nil, false
+		default:
+		}
+		if !backoff.wait(ctx) {
+			return nil, false
+		}
+	}
+}
+
+// leave ends the source's part in a generation. When the group is
+// rebalancing, the Handover saves the partitions' state first; when the
+// source is closing without a checkpointer, what was handed on is
+// committed while the generation still accepts commits.
+func (s *Source) leave(ctx context.Context) {
+	if ctx.Err() != nil {
+		if s.cfg.CommitInterval > 0 {
+			cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			err := s.commitHandedOn(cctx)
+			cancel()
+			s.mu.Lock()
+			s.closeErr = err
+			s.mu.Unlock()
+		}
+	} else if s.cfg.Handover != nil {
+		if err := s.cfg.Handover.Revoked(ctx, s); err != nil && ctx.Err() == nil {
+			s.setErr(fmt.Errorf("hand over partitions of %s: %w", s.cfg.Topic, err))
+		}
+	}
+	s.mu.Lock()
+	s.gen = nil
+	s.mu.Unlock()
+}
+
+// startedAt are the start offsets that are positions (not "first" or
+// "last"): the aligner knows those partitions' fetch positions already.
+func startedAt(starts map[int]int64) map[int]int64 {
+	out := make(map[int]int64, len(starts))
+	for p, off := range starts {
+		if off >= 0 {
+			out[p] = off
+		}
+	}
+	return out
+}
