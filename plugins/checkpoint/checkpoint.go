@@ -42,8 +42,9 @@
 //     may differ;
 //   - output does not read the wall clock: NOW(), or _arrival on a stream
 //     without event_time (Kafka's timestamp is the arrival with it);
-//   - one sluice process consumes each group: partition state is not
-//     handed between processes in a rebalance.
+//   - one sluice process consumes each group, or the statement keeps its
+//     state per partition (@ClusterAffinity): a rebalance hands only such
+//     state between processes (see handover.go).
 //
 // A Kafka sink (@PublishOn) is at-least-once: a replay publishes the tail
 // again, with the same keys.

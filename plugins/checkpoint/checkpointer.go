@@ -37,7 +37,11 @@ type Checkpointer struct {
 	rt  *operators.Runtime
 	log *slog.Logger
 
-	mu       sync.Mutex // one checkpoint, Add or Remove at a time
+	// sem holds one checkpoint, Add, Remove or Restore at a time. A
+	// channel rather than a mutex: a source's rebalance hand-over waits
+	// for it and must give up when the source closes (Remove holds it
+	// while it closes the source).
+	sem      chan struct{}
 	restored map[string]Source
 	seq      uint64
 
@@ -58,6 +62,7 @@ type Checkpointer struct {
 // stats are the counters behind the metrics.
 type stats struct {
 	ok, failed, commitFailures atomic.Uint64
+	handedOff, takenOver       atomic.Uint64 // rebalance checkpoints; partitions loaded from another process
 	inProgress                 atomic.Bool
 	seq, bytes                 atomic.Uint64
 	duration, paused           atomic.Int64 // ns, of the last successful checkpoint
@@ -81,10 +86,26 @@ func New(cfg Config, rt *operators.Runtime, m *kafka.Manager) (*Checkpointer, er
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Checkpointer{
+	c := &Checkpointer{
 		Manager: m, cfg: cfg, rt: rt, log: cfg.Logger.With("checkpoint", cfg.Store.String()),
 		restored: map[string]Source{}, stop: make(chan struct{}), done: make(chan struct{}),
-	}, nil
+		sem: make(chan struct{}, 1),
+	}
+	m.SetHandover(c)
+	return c, nil
+}
+
+func (c *Checkpointer) lock()   { c.sem <- struct{}{} }
+func (c *Checkpointer) unlock() { <-c.sem }
+
+// lockCtx is lock giving up when ctx ends.
+func (c *Checkpointer) lockCtx(ctx context.Context) error {
+	select {
+	case c.sem <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // Restore loads the latest checkpoint (the previous one if the latest
@@ -93,8 +114,8 @@ func New(cfg Config, rt *operators.Runtime, m *kafka.Manager) (*Checkpointer, er
 // and before any Kafka stream is added. It returns the checkpoint, nil
 // when there is none.
 func (c *Checkpointer) Restore(ctx context.Context) (snap *Snapshot, err error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.lock()
+	defer c.unlock()
 	defer func() { c.ready.Store(err == nil) }()
 	latest, previous, err := c.cfg.Store.Load(ctx)
 	if err != nil {
@@ -148,8 +169,8 @@ func (c *Checkpointer) Restore(ctx context.Context) (snap *Snapshot, err error) 
 // other starts at the group's committed offsets. The stream's statements
 // close windows by event time only from now on.
 func (c *Checkpointer) Add(ctx context.Context, name string, sc kafka.StreamConfig) (*kafka.Source, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.lock()
+	defer c.unlock()
 	return c.addLocked(ctx, name, sc)
 }
 
@@ -181,8 +202,8 @@ func groupOf(sc kafka.StreamConfig) string {
 // API), each at its positions. A stream that cannot be added is logged
 // and skipped.
 func (c *Checkpointer) AddRestored(ctx context.Context) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.lock()
+	defer c.unlock()
 	for _, name := range slices.Sorted(maps.Keys(c.restored)) {
 		if _, ok := c.Manager.Get(name); ok {
 			continue
@@ -201,8 +222,8 @@ func (c *Checkpointer) AddRestored(ctx context.Context) {
 // later, it continues exactly after what the state has seen. If the
 // checkpoint fails, the stream is not removed.
 func (c *Checkpointer) Remove(name string) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.lock()
+	defer c.unlock()
 	s, ok := c.Manager.Get(name)
 	if !ok {
 		return fmt.Errorf("kafka stream %q: %w", name, kafka.ErrNotFound)
@@ -263,8 +284,8 @@ func (c *Checkpointer) Close() error {
 
 // Checkpoint takes one checkpoint now.
 func (c *Checkpointer) Checkpoint(ctx context.Context) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.lock()
+	defer c.unlock()
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
 	return c.checkpointLocked(ctx)
@@ -323,6 +344,11 @@ func (c *Checkpointer) checkpointLocked(ctx context.Context) (err error) {
 		return err
 	}
 	c.seq = snap.Seq
+	// After the document: a crash between the two leaves records no newer
+	// than the document, and a process's own document wins over them.
+	if err := c.savePartitions(ctx, snap); err != nil {
+		return err
+	}
 	// The stored positions win over the group's commits at a restart, so
 	// a commit that fails only makes the group's lag look larger.
 	for _, s := range srcs {

@@ -382,3 +382,7 @@ func TestCloseAfterFailedRestoreKeepsTheCheckpoint(t *testing.T) {
 		}
 	}
 }
+func (s *countingStore) SavePartition(context.Context, string, int64, []byte) error { return nil }
+func (s *countingStore) LoadPartitions(_ context.Context, keys []string) ([][]byte, error) {
+	return make([][]byte, len(keys)), nil
+}

@@ -2,18 +2,24 @@ package checkpoint
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/url"
 	"os"
 	"path/filepath"
+	"sync"
 )
 
 // DirStore keeps a node's checkpoints in a directory as <node>.json and
-// <node>.previous.json. A document is written to a temporary file, synced,
+// <node>.previous.json, and partition records, shared by the nodes of a
+// consumer group that run on one machine, as partitions/<key>.json (the
+// key path-escaped). A document is written to a temporary file, synced,
 // and renamed into place, so a crash leaves either document whole.
 type DirStore struct {
 	dir, latest, previous string
+	mu                    sync.Mutex // one partition record's compare and write at a time
 }
 
 // NewDirStore creates dir if needed.
@@ -25,9 +31,18 @@ func NewDirStore(dir, node string) (*DirStore, error) {
 }
 
 func (s *DirStore) Save(_ context.Context, doc []byte) error {
-	f, err := os.CreateTemp(s.dir, ".checkpoint-*")
+	if err := writeFile(s.dir, s.latest, s.previous, doc); err != nil {
+		return fmt.Errorf("save checkpoint %s: %w", s.latest, err)
+	}
+	return nil
+}
+
+// writeFile writes doc to path through a synced temporary file in dir,
+// first moving what path holds to previous unless previous is "".
+func writeFile(dir, path, previous string, doc []byte) error {
+	f, err := os.CreateTemp(dir, ".checkpoint-*")
 	if err != nil {
-		return fmt.Errorf("save checkpoint: %w", err)
+		return err
 	}
 	tmp := f.Name()
 	_, err = f.Write(doc)
@@ -37,19 +52,61 @@ func (s *DirStore) Save(_ context.Context, doc []byte) error {
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	if err == nil {
-		if err = os.Rename(s.latest, s.previous); errors.Is(err, fs.ErrNotExist) {
+	if err == nil && previous != "" {
+		if err = os.Rename(path, previous); errors.Is(err, fs.ErrNotExist) {
 			err = nil
 		}
 	}
 	if err == nil {
-		err = os.Rename(tmp, s.latest)
+		err = os.Rename(tmp, path)
 	}
 	if err != nil {
 		_ = os.Remove(tmp)
-		return fmt.Errorf("save checkpoint %s: %w", s.latest, err)
+		return err
 	}
-	return syncDir(s.dir)
+	return syncDir(dir)
+}
+
+func (s *DirStore) partitionPath(key string) string {
+	return filepath.Join(s.dir, "partitions", url.PathEscape(key)+".json")
+}
+
+func (s *DirStore) SavePartition(_ context.Context, key string, offset int64, doc []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	path := s.partitionPath(key)
+	cur, err := readIfExists(path)
+	if err != nil {
+		return err
+	}
+	if cur != nil {
+		var stored struct {
+			Offset int64 `json:"offset"`
+		}
+		if json.Unmarshal(cur, &stored) == nil && stored.Offset > offset {
+			return nil
+		}
+	}
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("save partition record: %w", err)
+	}
+	if err := writeFile(dir, path, "", doc); err != nil {
+		return fmt.Errorf("save partition record %s: %w", path, err)
+	}
+	return nil
+}
+
+func (s *DirStore) LoadPartitions(_ context.Context, keys []string) ([][]byte, error) {
+	out := make([][]byte, len(keys))
+	for i, key := range keys {
+		b, err := readIfExists(s.partitionPath(key))
+		if err != nil {
+			return nil, err
+		}
+		out[i] = b
+	}
+	return out, nil
 }
 
 // syncDir makes the renames durable.

@@ -25,11 +25,15 @@ var (
 		"When the latest checkpoint was stored.", nil, nil)
 	descCommitFailures = prometheus.NewDesc("sluice_checkpoint_commit_failures_total",
 		"Kafka offset commits that failed after a checkpoint was stored (harmless: the stored positions win).", nil, nil)
+	descHandOffs = prometheus.NewDesc("sluice_checkpoint_rebalance_total",
+		"Checkpoints taken because a consumer-group rebalance was about to release partitions.", nil, nil)
+	descTakenOver = prometheus.NewDesc("sluice_kafka_partitions_taken_over_total",
+		"Partitions whose state was loaded from the record another process left when a rebalance moved them here.", nil, nil)
 )
 
 // Describe and Collect make the Checkpointer a prometheus.Collector.
 func (c *Checkpointer) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descCheckpoints, descInProgress, descSeq, descBytes, descDuration, descPaused, descPausedTotal, descLastOK, descCommitFailures} {
+	for _, d := range []*prometheus.Desc{descCheckpoints, descInProgress, descSeq, descBytes, descDuration, descPaused, descPausedTotal, descLastOK, descCommitFailures, descHandOffs, descTakenOver} {
 		ch <- d
 	}
 }
@@ -50,4 +54,6 @@ func (c *Checkpointer) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descPausedTotal, prometheus.CounterValue, time.Duration(st.pausedTotal.Load()).Seconds())
 	ch <- prometheus.MustNewConstMetric(descLastOK, prometheus.GaugeValue, float64(st.lastOK.Load())/1e9)
 	ch <- prometheus.MustNewConstMetric(descCommitFailures, prometheus.CounterValue, float64(st.commitFailures.Load()))
+	ch <- prometheus.MustNewConstMetric(descHandOffs, prometheus.CounterValue, float64(st.handedOff.Load()))
+	ch <- prometheus.MustNewConstMetric(descTakenOver, prometheus.CounterValue, float64(st.takenOver.Load()))
 }

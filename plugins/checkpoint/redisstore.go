@@ -10,7 +10,9 @@ import (
 )
 
 // RedisStore keeps a node's checkpoints under sluice:checkpoint:<node> and
-// sluice:checkpoint:<node>:previous. Documents are only as durable as the
+// sluice:checkpoint:<node>:previous, and partition records, shared by the
+// nodes of a consumer group, as hashes (offset, doc) under
+// sluice:partition:<key>. Documents are only as durable as the
 // Redis server keeps them: run it with appendonly (AOF) for crash safety.
 type RedisStore struct {
 	client *goredis.Client
@@ -22,6 +24,14 @@ type RedisStore struct {
 var saveScript = goredis.NewScript(`
 if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('RENAME', KEYS[1], KEYS[2]) end
 redis.call('SET', KEYS[1], ARGV[1])
+return 1`)
+
+// savePartitionScript writes a partition record unless the stored one is
+// at a later offset.
+var savePartitionScript = goredis.NewScript(`
+local cur = redis.call('HGET', KEYS[1], 'offset')
+if cur and tonumber(cur) > tonumber(ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[1], 'offset', ARGV[1], 'doc', ARGV[2])
 return 1`)
 
 // NewRedisStore connects lazily to url (redis://… or host:port).
@@ -59,6 +69,37 @@ func (s *RedisStore) Load(ctx context.Context) (latest, previous []byte, err err
 		}
 	}
 	return out[0], out[1], nil
+}
+
+func (s *RedisStore) SavePartition(ctx context.Context, key string, offset int64, doc []byte) error {
+	k := "sluice:partition:" + key
+	if err := savePartitionScript.Run(ctx, s.client, []string{k}, offset, doc).Err(); err != nil {
+		return fmt.Errorf("redis save partition record %q: %w", k, err)
+	}
+	return nil
+}
+
+func (s *RedisStore) LoadPartitions(ctx context.Context, keys []string) ([][]byte, error) {
+	pipe := s.client.Pipeline()
+	cmds := make([]*goredis.StringCmd, len(keys))
+	for i, key := range keys {
+		cmds[i] = pipe.HGet(ctx, "sluice:partition:"+key, "doc")
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, goredis.Nil) {
+		return nil, fmt.Errorf("redis load partition records %v: %w", keys, err)
+	}
+	out := make([][]byte, len(keys))
+	for i, c := range cmds {
+		b, err := c.Bytes()
+		if errors.Is(err, goredis.Nil) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("redis load partition record %q: %w", keys[i], err)
+		}
+		out[i] = b
+	}
+	return out, nil
 }
 
 func (s *RedisStore) String() string {

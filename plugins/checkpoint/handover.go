@@ -1,0 +1,180 @@
+package checkpoint
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"time"
+
+	"sluice/operators"
+	"sluice/plugins/sources/kafka"
+)
+
+// Handing partitions over in a rebalance. A statement with
+// @ClusterAffinity keeps its state per Kafka partition of the stream it
+// reads. Every checkpoint, after its document, writes one partition record
+// per partition of each Kafka stream such statements read: the partition's
+// position and each statement's state for it. When a rebalance begins,
+// the Checkpointer takes a checkpoint before the partitions are released
+// (Revoked). When partitions are assigned (Assigned), a record at a later
+// offset than the process's own position, written by another process,
+// replaces the partition's state and moves its position: newest offset
+// wins. Partitions the process no longer owns lose their state, which
+// their new owner loads from the same records.
+
+// partitionRecord is the state of one Kafka partition.
+type partitionRecord struct {
+	Version int       `json:"version"`
+	Node    string    `json:"node"`
+	Seq     uint64    `json:"seq"`
+	Taken   time.Time `json:"taken"`
+	// Offset is the first message of the partition the state has not seen.
+	Offset int64 `json:"offset"`
+	// Statements are the partition's state of each @ClusterAffinity
+	// statement reading the stream; a statement with none for the
+	// partition is absent.
+	Statements map[string]operators.StatementState `json:"statements"`
+}
+
+// partitionKey names a partition's record: the group and topic, since the
+// stream's name may differ between processes.
+func partitionKey(group, topic string, p int) string {
+	return group + "/" + topic + "/" + strconv.Itoa(p)
+}
+
+// affine are the running @ClusterAffinity statements that read stream.
+func (c *Checkpointer) affine(stream string) []*operators.Query {
+	var out []*operators.Query
+	for _, q := range c.rt.Queries() {
+		if sp := q.Spec(); sp.Affinity != "" && sp.Source == stream {
+			out = append(out, q)
+		}
+	}
+	return out
+}
+
+// savePartitions writes the partition records of snap's Kafka streams.
+func (c *Checkpointer) savePartitions(ctx context.Context, snap *Snapshot) error {
+	for stream, src := range snap.Sources {
+		affine := c.affine(stream)
+		if len(affine) == 0 {
+			continue
+		}
+		split := map[string]map[int64][]byte{}
+		for _, q := range affine {
+			st, ok := snap.Statements[q.Spec().Name]
+			if !ok {
+				continue
+			}
+			parts, err := operators.SplitPartitions(st.State)
+			if err != nil {
+				return fmt.Errorf("partition records of %q: %w", q.Spec().Name, err)
+			}
+			split[q.Spec().Name] = parts
+		}
+		for p, off := range src.Positions {
+			rec := partitionRecord{Version: Version, Node: c.cfg.Node, Seq: snap.Seq, Taken: snap.Taken, Offset: off,
+				Statements: map[string]operators.StatementState{}}
+			for name, parts := range split {
+				if state, ok := parts[int64(p)]; ok {
+					rec.Statements[name] = operators.StatementState{Shape: snap.Statements[name].Shape, State: state}
+				}
+			}
+			doc, err := json.Marshal(rec)
+			if err != nil {
+				return fmt.Errorf("encode partition record: %w", err)
+			}
+			if err := c.cfg.Store.SavePartition(ctx, partitionKey(groupOf(src.StreamConfig), src.Topic, p), off, doc); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Revoked takes a checkpoint before a rebalance releases s's partitions,
+// so that their next owner finds their state.
+func (c *Checkpointer) Revoked(ctx context.Context, s *kafka.Source) error {
+	if err := c.lockCtx(ctx); err != nil {
+		return err
+	}
+	defer c.unlock()
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	defer cancel()
+	if err := c.checkpointLocked(ctx); err != nil {
+		return err
+	}
+	c.stats.handedOff.Add(1)
+	return nil
+}
+
+// Assigned loads the records of s's assigned partitions that are newer
+// than s's own positions and were written by another process, and drops
+// the state of the partitions s no longer owns (its positions no longer
+// list them). It returns the loaded records' offsets.
+func (c *Checkpointer) Assigned(ctx context.Context, s *kafka.Source, assigned, dropped []int) (map[int]int64, error) {
+	cfg := s.Config()
+	affine := c.affine(cfg.Stream)
+	if len(affine) == 0 {
+		return nil, nil
+	}
+	keys := make([]string, len(assigned))
+	for i, p := range assigned {
+		keys[i] = partitionKey(cfg.Group, cfg.Topic, p)
+	}
+	docs, err := c.cfg.Store.LoadPartitions(ctx, keys)
+	if err != nil {
+		return nil, err
+	}
+	own := s.Positions()
+	loaded := map[int]int64{}
+	load := map[string]map[int64][]byte{}
+	var keep []int64
+	for i, p := range assigned {
+		rec, err := decodePartition(docs[i])
+		if err != nil {
+			return nil, fmt.Errorf("partition record %s: %w", keys[i], err)
+		}
+		// A record of this node newer than its own position is one its
+		// restart did not restore (the latest document was unreadable):
+		// the older state replays to the same place.
+		if pos, ok := own[p]; rec == nil || ok && (rec.Offset <= pos || rec.Node == c.cfg.Node) {
+			keep = append(keep, int64(p))
+			continue
+		}
+		loaded[p] = rec.Offset
+		for _, q := range affine {
+			name := q.Spec().Name
+			if st, ok := rec.Statements[name]; ok && st.Shape == q.Spec().StateShape {
+				if load[name] == nil {
+					load[name] = map[int64][]byte{}
+				}
+				load[name][int64(p)] = st.State
+			}
+		}
+	}
+	if err := c.rt.SetPartitions(ctx, cfg.Stream, keep, load); err != nil {
+		return nil, err
+	}
+	c.log.Info("kafka partitions assigned", "stream", cfg.Stream, "topic", cfg.Topic, "assigned", assigned,
+		"dropped", dropped, "taken_over", slices.Sorted(maps.Keys(loaded)))
+	c.stats.takenOver.Add(uint64(len(loaded)))
+	return loaded, nil
+}
+
+func decodePartition(doc []byte) (*partitionRecord, error) {
+	if doc == nil {
+		return nil, nil
+	}
+	var rec partitionRecord
+	if err := json.Unmarshal(doc, &rec); err != nil {
+		return nil, fmt.Errorf("decode: %w", err)
+	}
+	if rec.Version != Version {
+		return nil, fmt.Errorf("format %d, this sluice reads %d", rec.Version, Version)
+	}
+	return &rec, nil
+}
