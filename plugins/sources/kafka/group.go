@@ -184,9 +184,9 @@ func (s *Source) fetch(ctx context.Context, feed <-chan kafkago.Message, ended <
 	return buf, true
 }
 
-// queue is how many fetched messages wait to be handed on. Aligned, the
-// queue is short: a message of a lagging partition reaches the source only
-// after everything queued before it.
+// queue is how many fetched messages of all partitions wait to be handed
+// on. Aligned, the queue is short: a message of a lagging partition
+// reaches the source only after everything queued before it.
 func (s *Source) queue() int {
 	if s.cfg.Align {
 		return 256
@@ -198,16 +198,21 @@ func (s *Source) queue() int {
 // generation ends. It never returns earlier: kafka-go ends a generation
 // as soon as one of its functions returns.
 func (s *Source) readPartition(ctx context.Context, p int, offset int64, feed chan<- kafkago.Message) {
-	maxBytes := 8 << 20
+	// Aligned, a partition's fetch is smaller and its reader's queue
+	// short, so that no partition runs far ahead of the others: what they
+	// bring in while one partition's fetch is outstanding has to be held.
+	// With a queue of 256 per partition, a benchmark run held its
+	// 50-batch limit and handed messages on out of order now and then.
+	maxBytes, queue := 8<<20, s.queue()
 	if s.cfg.Align {
-		maxBytes = 1 << 20
+		maxBytes, queue = 1<<20, 64
 	}
 	log := s.dec.log.With("partition", p)
 	r := kafkago.NewReader(kafkago.ReaderConfig{
 		Brokers:         s.cfg.Brokers,
 		Topic:           s.cfg.Topic,
 		Partition:       p,
-		QueueCapacity:   s.queue(),
+		QueueCapacity:   queue,
 		MaxBytes:        maxBytes,
 		MaxWait:         500 * time.Millisecond,
 		ReadLagInterval: -1,

@@ -354,9 +354,9 @@ func TestConfigErrors(t *testing.T) {
 }
 
 // TestRebalanceDoesNotRedeliver makes the group rebalance under a source
-// that has committed nothing: the reader restarts its partitions at the
-// group's (absent) committed offsets, and the source must skip what it
-// already handed on.
+// that has committed nothing: the group's (absent) committed offsets would
+// start its partitions over, and the source must read on from its own
+// positions instead.
 func TestRebalanceDoesNotRedeliver(t *testing.T) {
 	c := kafkatest.Start(t, kafkatest.Topic("events", 2), kafkatest.Topic("other", 1))
 	c.ProduceJSON(t, "events", 0, repeat(`{"p":0}`, 6)...)
