@@ -2,6 +2,7 @@ package checkpoint
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -82,6 +83,27 @@ func TestStores(t *testing.T) {
 			}
 			load("c", "b")
 			tt.check(t, "c", "b")
+
+			// Partition records: a record at an earlier offset than the
+			// stored one leaves it; one at the same or a later offset
+			// replaces it.
+			rec := func(off int64, n string) []byte { return fmt.Appendf(nil, `{"offset":%d,"n":%q}`, off, n) }
+			for _, r := range []struct {
+				key string
+				off int64
+				n   string
+			}{{"g/t/0", 5, "a"}, {"g/t/0", 9, "b"}, {"g/t/0", 7, "stale"}, {"g/t/0", 9, "c"}, {"g/t/1", 3, "d"}} {
+				if err := s.SavePartition(ctx, r.key, r.off, rec(r.off, r.n)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			docs, err := s.LoadPartitions(ctx, []string{"g/t/0", "g/t/1", "g/t/2"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := []string{string(rec(9, "c")), string(rec(3, "d")), ""}; len(docs) != 3 || string(docs[0]) != want[0] || string(docs[1]) != want[1] || docs[2] != nil {
+				t.Errorf("LoadPartitions = %q, want %q", docs, want)
+			}
 		})
 	}
 }
@@ -99,5 +121,11 @@ func TestRedisStoreDown(t *testing.T) {
 	}
 	if _, _, err := s.Load(context.Background()); err == nil {
 		t.Fatal("Load with Redis down succeeded")
+	}
+	if err := s.SavePartition(context.Background(), "g/t/0", 1, []byte("x")); err == nil {
+		t.Fatal("SavePartition with Redis down succeeded")
+	}
+	if _, err := s.LoadPartitions(context.Background(), []string{"g/t/0"}); err == nil {
+		t.Fatal("LoadPartitions with Redis down succeeded")
 	}
 }
