@@ -92,7 +92,7 @@ func TestStores(t *testing.T) {
 				key string
 				off int64
 				n   string
-			}{{"g/t/0", 5, "a"}, {"g/t/0", 9, "b"}, {"g/t/0", 7, "stale"}, {"g/t/0", 9, "c"}, {"g/t/1", 3, "d"}} {
+			}{{"g/t/0", 5, "a"}, {"g/t/0", 9, "b"}, {"g/t/0", 9, "c"}, {"g/t/0", 7, "stale"}, {"g/t/1", 3, "d"}} {
 				if err := s.SavePartition(ctx, r.key, r.off, rec(r.off, r.n)); err != nil {
 					t.Fatal(err)
 				}
