@@ -129,22 +129,22 @@ func (c *Checkpointer) Assigned(ctx context.Context, s *kafka.Source, assigned, 
 	if err != nil {
 		return nil, err
 	}
-	own := s.Positions()
+	recs := make([]*partitionRecord, len(assigned))
+	for i, doc := range docs {
+		if recs[i], err = decodePartition(doc); err != nil {
+			return nil, fmt.Errorf("partition record %s: %w", keys[i], err)
+		}
+	}
+	taken := takeOver(assigned, recs, s.Positions(), c.cfg.Node)
 	loaded := map[int]int64{}
 	load := map[string]map[int64][]byte{}
 	var keep []int64
 	for i, p := range assigned {
-		rec, err := decodePartition(docs[i])
-		if err != nil {
-			return nil, fmt.Errorf("partition record %s: %w", keys[i], err)
-		}
-		// A record of this node newer than its own position is one its
-		// restart did not restore (the latest document was unreadable):
-		// the older state replays to the same place.
-		if pos, ok := own[p]; rec == nil || ok && (rec.Offset <= pos || rec.Node == c.cfg.Node) {
+		if !taken[i] {
 			keep = append(keep, int64(p))
 			continue
 		}
+		rec := recs[i]
 		loaded[p] = rec.Offset
 		for _, q := range affine {
 			name := q.Spec().Name
@@ -163,6 +163,22 @@ func (c *Checkpointer) Assigned(ctx context.Context, s *kafka.Source, assigned, 
 		"dropped", dropped, "taken_over", slices.Sorted(maps.Keys(loaded)))
 	c.stats.takenOver.Add(uint64(len(loaded)))
 	return loaded, nil
+}
+
+// takeOver says which assigned partitions start from their record: those
+// with a record written by another node at a later offset than the own
+// position, or with a record and no own position. A record of this node
+// newer than its own position is one its restart did not restore (the
+// latest document was unreadable): the older state replays to the same
+// place, and loading the record would skip what the other statements
+// need to see.
+func takeOver(assigned []int, recs []*partitionRecord, own map[int]int64, node string) []bool {
+	out := make([]bool, len(assigned))
+	for i, p := range assigned {
+		pos, ok := own[p]
+		out[i] = recs[i] != nil && (!ok || recs[i].Offset > pos && recs[i].Node != node)
+	}
+	return out
 }
 
 func decodePartition(doc []byte) (*partitionRecord, error) {

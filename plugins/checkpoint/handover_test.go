@@ -223,3 +223,27 @@ func TestRebalanceHandsPartitionStateOver(t *testing.T) {
 	case <-time.After(100 * time.Millisecond):
 	}
 }
+
+func TestTakeOver(t *testing.T) {
+	rec := func(node string, off int64) *partitionRecord { return &partitionRecord{Node: node, Offset: off} }
+	tests := []struct {
+		name string
+		rec  *partitionRecord
+		own  map[int]int64
+		want bool
+	}{
+		{"no record", nil, map[int]int64{}, false},
+		{"no record, own position", nil, map[int]int64{0: 5}, false},
+		{"a new partition", rec("b", 7), map[int]int64{}, true},
+		{"a new partition this node once had", rec("a", 7), map[int]int64{}, true},
+		{"another node read further", rec("b", 9), map[int]int64{0: 5}, true},
+		{"another node's record is older", rec("b", 3), map[int]int64{0: 5}, false},
+		{"another node's record is as far", rec("b", 5), map[int]int64{0: 5}, false},
+		{"this node's newer record: the latest document was unreadable", rec("a", 9), map[int]int64{0: 5}, false},
+	}
+	for _, tt := range tests {
+		if got := takeOver([]int{0}, []*partitionRecord{tt.rec}, tt.own, "a"); got[0] != tt.want {
+			t.Errorf("%s: take over = %v, want %v", tt.name, got[0], tt.want)
+		}
+	}
+}
