@@ -254,48 +254,35 @@ func (s *Source) readPartition(ctx context.Context, p int, offset int64, feed ch
 	}
 }
 
-// assign takes a generation's partitions: it forgets the positions of the
-// partitions no longer owned, asks the Handover for the state of the new
-// ones, and returns where to start reading each. ok is false when the
-// generation ended or the source closed first.
+// assign takes a generation's partitions: it asks the Handover for the
+// state of the new ones, forgets the positions of the partitions no longer
+// owned, and returns where to start reading each. ok is false when the
+// generation ended or the source closed first. The Handover runs inside
+// the gate, so that a checkpoint sees the positions and the state either
+// both before or both after it.
 func (s *Source) assign(ctx context.Context, gen *kafkago.Generation, ended <-chan struct{}) (starts map[int]int64, ok bool) {
 	parts := gen.Assignments[s.cfg.Topic]
 	starts = make(map[int]int64, len(parts))
+	owned := make(map[int]bool, len(parts))
 	s.mu.Lock()
-	s.gen = gen
-	assigned := make([]int, 0, len(parts))
+	s.gen, s.owned = gen, owned
 	for _, pa := range parts {
-		assigned = append(assigned, pa.ID)
+		owned[pa.ID] = true
 		starts[pa.ID] = pa.Offset // the group's committed offset, or the start policy
 		if off, ok := s.next[pa.ID]; ok {
 			starts[pa.ID] = off
 		}
 	}
-	for p := range s.next {
-		if !slices.Contains(assigned, p) {
-			s.dropping = append(s.dropping, p)
-			delete(s.next, p)
-			delete(s.committed, p)
-		}
-	}
 	s.mu.Unlock()
-	slices.Sort(assigned)
-	// A partition given back before its drop reached the Handover is kept.
-	s.dropping = slices.DeleteFunc(s.dropping, func(p int) bool { return slices.Contains(assigned, p) })
-	slices.Sort(s.dropping)
-	if s.cfg.Handover == nil {
-		return starts, true
-	}
+	assigned := slices.Sorted(maps.Keys(owned))
 	backoff := newBackoff(5 * time.Second)
 	for {
-		loaded, err := s.cfg.Handover.Assigned(ctx, s, assigned, s.dropping)
+		if s.gate.enter(ctx) != nil {
+			return nil, false
+		}
+		err := s.takeOver(ctx, assigned, starts)
+		s.gate.leave()
 		if err == nil {
-			s.dropping = s.dropping[:0]
-			s.mu.Lock()
-			for p, off := range loaded {
-				starts[p], s.next[p] = off, off
-			}
-			s.mu.Unlock()
 			return starts, true
 		}
 		s.setErr(fmt.Errorf("take over partitions %v of %s: %w", assigned, s.cfg.Topic, err))
@@ -308,6 +295,38 @@ func (s *Source) assign(ctx context.Context, gen *kafkago.Generation, ended <-ch
 			return nil, false
 		}
 	}
+}
+
+// takeOver tells the Handover about the assignment, then moves the
+// positions: the dropped partitions' go, the loaded partitions' start at
+// their records.
+func (s *Source) takeOver(ctx context.Context, assigned []int, starts map[int]int64) error {
+	var dropped []int
+	s.mu.Lock()
+	for p := range s.next {
+		if !slices.Contains(assigned, p) {
+			dropped = append(dropped, p)
+		}
+	}
+	s.mu.Unlock()
+	slices.Sort(dropped)
+	var loaded map[int]int64
+	if s.cfg.Handover != nil {
+		var err error
+		if loaded, err = s.cfg.Handover.Assigned(ctx, s, assigned, dropped); err != nil {
+			return err
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, p := range dropped {
+		delete(s.next, p)
+		delete(s.committed, p)
+	}
+	for p, off := range loaded {
+		starts[p], s.next[p] = off, off
+	}
+	return nil
 }
 
 // leave ends the source's part in a generation. When the group is
@@ -330,7 +349,7 @@ func (s *Source) leave(ctx context.Context) {
 		}
 	}
 	s.mu.Lock()
-	s.gen = nil
+	s.gen, s.owned = nil, nil
 	s.mu.Unlock()
 }
 

@@ -52,13 +52,11 @@ type Source struct {
 
 	mu        sync.Mutex
 	gen       *kafkago.Generation // the group generation consumed now; nil between two
+	owned     map[int]bool        // the partitions gen assigns
 	next      map[int]int64       // offset after the last message handed on, per owned partition
 	committed map[int]int64       // what this source last committed
 	lastErr   string
 	closeErr  error // of the commit on Close
-	// dropping are partitions no longer owned whose drop the Handover has
-	// not yet taken; only the source's goroutine uses it.
-	dropping []int
 
 	consumed    atomic.Uint64
 	deadLetters atomic.Uint64
@@ -211,10 +209,22 @@ func (s *Source) Commit(ctx context.Context, positions map[int]int64) error {
 	}
 	s.mu.Lock()
 	gen := s.gen
+	// A partition another member owns now is not committed: that would
+	// move its offsets under it.
+	mine := make(map[int]int64, len(positions))
+	for p, off := range positions {
+		if s.owned[p] {
+			mine[p] = off
+		}
+	}
 	s.mu.Unlock()
 	if gen == nil {
 		return fmt.Errorf("kafka commit group %q topic %q: the group is rebalancing", s.cfg.Group, s.cfg.Topic)
 	}
+	if len(mine) == 0 {
+		return nil
+	}
+	positions = mine
 	if err := commitIn(ctx, gen, s.cfg.Topic, positions); err != nil {
 		return fmt.Errorf("kafka commit group %q topic %q: %w", s.cfg.Group, s.cfg.Topic, err)
 	}
