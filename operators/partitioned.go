@@ -212,13 +212,8 @@ func (p *Partitioned) CopyState(old Operator) {
 }
 
 // setPartitions drops the partitions neither kept nor loaded (never -1)
-// and replaces the loaded ones with their restored state; if a state
-// cannot be restored, it changes nothing.
-func (p *Partitioned) setPartitions(keep []int64, load map[int64][]byte) error {
-	loaded, err := p.restoreAll(load)
-	if err != nil {
-		return err
-	}
+// and puts in the loaded ones' operators (see restoreAll).
+func (p *Partitioned) setPartitions(keep []int64, loaded map[int64]Operator) {
 	for id := range p.parts {
 		if id != -1 && !slices.Contains(keep, id) {
 			delete(p.parts, id)
@@ -226,7 +221,6 @@ func (p *Partitioned) setPartitions(keep []int64, load map[int64][]byte) error {
 	}
 	maps.Copy(p.parts, loaded)
 	p.ids = slices.Sorted(maps.Keys(p.parts))
-	return nil
 }
 
 // partitionsMagic begins a Partitioned snapshot, so that SplitPartitions
@@ -280,26 +274,42 @@ func SplitPartitions(state []byte) (map[int64][]byte, error) {
 // state went with them to another process), and those in load[statement]
 // start from the given state (SplitPartitions' parts of a snapshot of the
 // same state shape: the caller checks it, as Restore does). Partition -1
-// is never dropped. A statement whose state cannot be restored is left as
-// it was; the others still change, and the error names each failure.
+// is never dropped. All or nothing: every state is restored first, and if
+// one cannot be, no statement changes and the error names each failure.
 func (rt *Runtime) SetPartitions(ctx context.Context, stream string, keep []int64, load map[string]map[int64][]byte) error {
 	if err := rt.lockLife(ctx); err != nil {
 		return err
 	}
 	defer rt.life.Unlock()
+	type change struct {
+		q      *Query
+		p      *Partitioned
+		loaded map[int64]Operator
+	}
+	var changes []change
 	var errs []error
 	for _, q := range rt.Queries() {
 		p, ok := q.op.(*Partitioned)
 		if !ok || q.spec.Source != stream {
 			continue
 		}
+		c := change{q: q, p: p}
 		var err error
-		if derr := q.do(ctx, func() { err = p.setPartitions(keep, load[q.spec.Name]) }); derr != nil {
+		if derr := q.do(ctx, func() { c.loaded, err = p.restoreAll(load[q.spec.Name]) }); derr != nil {
 			return derr
 		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("set partitions of %q: %w", q.spec.Name, err))
 		}
+		changes = append(changes, c)
 	}
-	return errors.Join(errs...)
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	for _, c := range changes {
+		if err := c.q.do(ctx, func() { c.p.setPartitions(keep, c.loaded) }); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -44,6 +44,9 @@ type Checkpointer struct {
 	sem      chan struct{}
 	restored map[string]Source
 	seq      uint64
+	// lastStart is when the latest successful checkpoint began to pause
+	// the sources.
+	lastStart time.Time
 
 	stop    chan struct{}
 	done    chan struct{}
@@ -63,6 +66,7 @@ type Checkpointer struct {
 type stats struct {
 	ok, failed, commitFailures atomic.Uint64
 	handedOff, takenOver       atomic.Uint64 // rebalance checkpoints; partitions loaded from another process
+	badRecords                 atomic.Uint64 // partition records that could not be read or restored
 	inProgress                 atomic.Bool
 	seq, bytes                 atomic.Uint64
 	duration, paused           atomic.Int64 // ns, of the last successful checkpoint
@@ -222,6 +226,18 @@ func (c *Checkpointer) AddRestored(ctx context.Context) {
 // later, it continues exactly after what the state has seen. If the
 // checkpoint fails, the stream is not removed.
 func (c *Checkpointer) Remove(name string) error {
+	if err := c.checkpointBeforeRemove(name); err != nil {
+		return err
+	}
+	// The source stays paused, so its positions stay those just stored.
+	// It closes outside the lock: leaving the group may wait for a
+	// rebalance that waits for another source's hand-over checkpoint.
+	return c.Manager.Remove(name)
+}
+
+// checkpointBeforeRemove pauses the stream's source and takes a
+// checkpoint; if that fails, the source resumes.
+func (c *Checkpointer) checkpointBeforeRemove(name string) error {
 	c.lock()
 	defer c.unlock()
 	s, ok := c.Manager.Get(name)
@@ -237,7 +253,7 @@ func (c *Checkpointer) Remove(name string) error {
 		s.Resume()
 		return fmt.Errorf("remove kafka stream %q: checkpoint first: %w", name, err)
 	}
-	return c.Manager.Remove(name)
+	return nil
 }
 
 // Start takes a checkpoint every interval until Close.
@@ -323,6 +339,13 @@ func (c *Checkpointer) checkpointLocked(ctx context.Context) (err error) {
 		Version: Version, Node: c.cfg.Node, Seq: c.seq + 1, Taken: time.Now().UTC(),
 		Statements: states, Sources: make(map[string]Source, len(srcs)),
 	}
+	// Streams of the restored checkpoint not declared again yet keep
+	// their positions: their state is in the document too.
+	for name, r := range c.restored {
+		if _, ok := snap.Sources[name]; !ok {
+			snap.Sources[name] = r
+		}
+	}
 	for _, s := range srcs {
 		cfg := s.Config()
 		snap.Sources[cfg.Stream] = Source{
@@ -357,6 +380,7 @@ func (c *Checkpointer) checkpointLocked(ctx context.Context) (err error) {
 			c.log.Warn("kafka commit after checkpoint failed", "seq", snap.Seq, "err", err)
 		}
 	}
+	c.lastStart = start
 	c.stats.ok.Add(1)
 	c.stats.seq.Store(snap.Seq)
 	c.stats.bytes.Store(uint64(len(doc)))

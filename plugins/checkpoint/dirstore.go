@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 )
 
 // DirStore keeps a node's checkpoints in a directory as <node>.json and
@@ -19,7 +20,7 @@ import (
 // and renamed into place, so a crash leaves either document whole.
 type DirStore struct {
 	dir, latest, previous string
-	mu                    sync.Mutex // one partition record's compare and write at a time
+	mu                    sync.Mutex // one partition record's compare and write at a time (with a file lock between processes)
 }
 
 // NewDirStore creates dir if needed.
@@ -75,6 +76,16 @@ func (s *DirStore) SavePartition(_ context.Context, key string, offset int64, do
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	path := s.partitionPath(key)
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("save partition record: %w", err)
+	}
+	// The processes sharing the directory compare and write one at a time.
+	unlock, err := lockFile(filepath.Join(dir, ".lock"))
+	if err != nil {
+		return fmt.Errorf("save partition record: %w", err)
+	}
+	defer unlock()
 	cur, err := readIfExists(path)
 	if err != nil {
 		return err
@@ -87,14 +98,23 @@ func (s *DirStore) SavePartition(_ context.Context, key string, offset int64, do
 			return nil
 		}
 	}
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("save partition record: %w", err)
-	}
 	if err := writeFile(dir, path, "", doc); err != nil {
 		return fmt.Errorf("save partition record %s: %w", path, err)
 	}
 	return nil
+}
+
+// lockFile takes an exclusive advisory lock on path, creating it.
+func lockFile(path string) (unlock func(), err error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	return func() { f.Close() }, nil
 }
 
 func (s *DirStore) LoadPartitions(_ context.Context, keys []string) ([][]byte, error) {

@@ -96,12 +96,24 @@ func (c *Checkpointer) savePartitions(ctx context.Context, snap *Snapshot) error
 }
 
 // Revoked takes a checkpoint before a rebalance releases s's partitions,
-// so that their next owner finds their state.
-func (c *Checkpointer) Revoked(ctx context.Context, s *kafka.Source) error {
+// so that their next owner finds their state. None is needed when one
+// began after s stopped handing on (since): with several streams in the
+// group, the first one's covers the others. Once Close has begun, its
+// last checkpoint is the one that counts: a later one would save no
+// sources.
+func (c *Checkpointer) Revoked(ctx context.Context, s *kafka.Source, since time.Time) error {
 	if err := c.lockCtx(ctx); err != nil {
 		return err
 	}
 	defer c.unlock()
+	select {
+	case <-c.stop:
+		return nil
+	default:
+	}
+	if c.lastStart.After(since) {
+		return nil
+	}
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
 	if err := c.checkpointLocked(ctx); err != nil {
@@ -131,14 +143,38 @@ func (c *Checkpointer) Assigned(ctx context.Context, s *kafka.Source, assigned, 
 	}
 	recs := make([]*partitionRecord, len(assigned))
 	for i, doc := range docs {
+		// A record this sluice cannot read is one it does not have: the
+		// stream must not stall on it on every node it moves to.
 		if recs[i], err = decodePartition(doc); err != nil {
-			return nil, fmt.Errorf("partition record %s: %w", keys[i], err)
+			c.log.Error("partition record unreadable: the partition starts without it", "record", keys[i], "err", err)
+			c.stats.badRecords.Add(1)
 		}
 	}
-	taken := takeOver(assigned, recs, s.Positions(), c.cfg.Node)
-	loaded := map[int]int64{}
-	load := map[string]map[int64][]byte{}
-	var keep []int64
+	loaded, load, keep := c.plan(assigned, recs, s.Positions(), affine)
+	if err := c.rt.SetPartitions(ctx, cfg.Stream, keep, load); err != nil {
+		if ctx.Err() != nil {
+			return nil, err
+		}
+		// All or nothing: nothing was loaded. Take no partition over.
+		c.log.Error("partition records not restored: the partitions start without them", "partitions", assigned, "err", err)
+		c.stats.badRecords.Add(uint64(len(loaded)))
+		loaded, keep = nil, int64s(assigned)
+		if err := c.rt.SetPartitions(ctx, cfg.Stream, keep, nil); err != nil {
+			return nil, err
+		}
+	}
+	c.log.Info("kafka partitions assigned", "stream", cfg.Stream, "topic", cfg.Topic, "assigned", assigned,
+		"dropped", dropped, "taken_over", slices.Sorted(maps.Keys(loaded)))
+	c.stats.takenOver.Add(uint64(len(loaded)))
+	return loaded, nil
+}
+
+// plan decides, per assigned partition, whether it starts from its record:
+// loaded are the offsets of those that do, load their statements' states,
+// keep the others.
+func (c *Checkpointer) plan(assigned []int, recs []*partitionRecord, own map[int]int64, affine []*operators.Query) (loaded map[int]int64, load map[string]map[int64][]byte, keep []int64) {
+	taken := takeOver(assigned, recs, own, c.cfg.Node)
+	loaded, load = map[int]int64{}, map[string]map[int64][]byte{}
 	for i, p := range assigned {
 		if !taken[i] {
 			keep = append(keep, int64(p))
@@ -148,21 +184,31 @@ func (c *Checkpointer) Assigned(ctx context.Context, s *kafka.Source, assigned, 
 		loaded[p] = rec.Offset
 		for _, q := range affine {
 			name := q.Spec().Name
-			if st, ok := rec.Statements[name]; ok && st.Shape == q.Spec().StateShape {
-				if load[name] == nil {
-					load[name] = map[int64][]byte{}
+			st, ok := rec.Statements[name]
+			if !ok || st.Shape != q.Spec().StateShape {
+				// Deployed on one process only, or changed since: it
+				// starts the partition without state, at the record.
+				if ok || len(rec.Statements) > 0 {
+					c.log.Warn("partition record holds no state of this statement: it starts the partition fresh",
+						"statement", name, "partition", p, "record_node", rec.Node)
 				}
-				load[name][int64(p)] = st.State
+				continue
 			}
+			if load[name] == nil {
+				load[name] = map[int64][]byte{}
+			}
+			load[name][int64(p)] = st.State
 		}
 	}
-	if err := c.rt.SetPartitions(ctx, cfg.Stream, keep, load); err != nil {
-		return nil, err
+	return loaded, load, keep
+}
+
+func int64s(ps []int) []int64 {
+	out := make([]int64, len(ps))
+	for i, p := range ps {
+		out[i] = int64(p)
 	}
-	c.log.Info("kafka partitions assigned", "stream", cfg.Stream, "topic", cfg.Topic, "assigned", assigned,
-		"dropped", dropped, "taken_over", slices.Sorted(maps.Keys(loaded)))
-	c.stats.takenOver.Add(uint64(len(loaded)))
-	return loaded, nil
+	return out
 }
 
 // takeOver says which assigned partitions start from their record: those

@@ -29,11 +29,13 @@ var (
 		"Checkpoints taken because a consumer-group rebalance was about to release partitions.", nil, nil)
 	descTakenOver = prometheus.NewDesc("sluice_kafka_partitions_taken_over_total",
 		"Partitions whose state was loaded from the record another process left when a rebalance moved them here.", nil, nil)
+	descBadRecords = prometheus.NewDesc("sluice_kafka_partition_records_unusable_total",
+		"Partition records that could not be read or restored: their partitions started without them.", nil, nil)
 )
 
 // Describe and Collect make the Checkpointer a prometheus.Collector.
 func (c *Checkpointer) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descCheckpoints, descInProgress, descSeq, descBytes, descDuration, descPaused, descPausedTotal, descLastOK, descCommitFailures, descHandOffs, descTakenOver} {
+	for _, d := range []*prometheus.Desc{descCheckpoints, descInProgress, descSeq, descBytes, descDuration, descPaused, descPausedTotal, descLastOK, descCommitFailures, descHandOffs, descTakenOver, descBadRecords} {
 		ch <- d
 	}
 }
@@ -56,4 +58,5 @@ func (c *Checkpointer) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descCommitFailures, prometheus.CounterValue, float64(st.commitFailures.Load()))
 	ch <- prometheus.MustNewConstMetric(descHandOffs, prometheus.CounterValue, float64(st.handedOff.Load()))
 	ch <- prometheus.MustNewConstMetric(descTakenOver, prometheus.CounterValue, float64(st.takenOver.Load()))
+	ch <- prometheus.MustNewConstMetric(descBadRecords, prometheus.CounterValue, float64(st.badRecords.Load()))
 }

@@ -18,9 +18,10 @@ import (
 type Handover interface {
 	// Revoked runs when the group starts a rebalance, before the source's
 	// partitions are released: whatever was handed on from them so far is
-	// to be saved where their next owner finds it. The rebalance waits for
-	// it (within the group's rebalance timeout of 30 s).
-	Revoked(ctx context.Context, s *Source) error
+	// to be saved where their next owner finds it. The source has handed
+	// nothing on since the time given. The rebalance waits for it, within
+	// RebalanceTimeout.
+	Revoked(ctx context.Context, s *Source, since time.Time) error
 	// Assigned runs when the group gives the source its partitions, before
 	// any is read. dropped are the partitions it held and no longer does.
 	// It returns the offsets to start at for the partitions whose state it
@@ -84,6 +85,11 @@ func (s *Source) consume(ctx context.Context, gen *kafkago.Generation) {
 	s.handOnAll(ctx, feed, ended, align)
 	s.leave(ctx)
 }
+
+// RebalanceTimeout is how long the group waits for its members to rejoin
+// in a rebalance: long enough for a Handover's checkpoint (a minute at
+// most, by default) on top of the drain.
+const RebalanceTimeout = 2 * time.Minute
 
 // handOnAll hands on what the partition readers fetch until the
 // generation ends or the source closes.
@@ -286,12 +292,14 @@ func (s *Source) assign(ctx context.Context, gen *kafkago.Generation, ended <-ch
 			return starts, true
 		}
 		s.setErr(fmt.Errorf("take over partitions %v of %s: %w", assigned, s.cfg.Topic, err))
+		wait := time.NewTimer(backoff.next())
 		select {
+		case <-wait.C:
 		case <-ended:
+			wait.Stop()
 			return nil, false
-		default:
-		}
-		if !backoff.wait(ctx) {
+		case <-ctx.Done():
+			wait.Stop()
 			return nil, false
 		}
 	}
@@ -344,7 +352,7 @@ func (s *Source) leave(ctx context.Context) {
 			s.mu.Unlock()
 		}
 	} else if s.cfg.Handover != nil {
-		if err := s.cfg.Handover.Revoked(ctx, s); err != nil && ctx.Err() == nil {
+		if err := s.cfg.Handover.Revoked(ctx, s, time.Now()); err != nil && ctx.Err() == nil {
 			s.setErr(fmt.Errorf("hand over partitions of %s: %w", s.cfg.Topic, err))
 		}
 	}

@@ -95,6 +95,7 @@ func Open(cfg Config, target Ingester) (*Source, error) {
 		Topics:           []string{cfg.Topic},
 		Dialer:           cfg.dialer(),
 		StartOffset:      start,
+		RebalanceTimeout: RebalanceTimeout,
 		JoinGroupBackoff: 500 * time.Millisecond,
 		ErrorLogger: kafkago.LoggerFunc(func(msg string, args ...any) {
 			log.Warn("kafka group: " + fmt.Sprintf(msg, args...))
@@ -321,9 +322,12 @@ func newBackoff(max time.Duration) *backoff { return &backoff{d: time.Millisecon
 
 func (b *backoff) reset() { b.d = time.Millisecond }
 
-// wait sleeps, returning false if ctx ended first.
-func (b *backoff) wait(ctx context.Context) bool {
+// next is the wait to take now; the one after is twice as long.
+func (b *backoff) next() time.Duration {
 	d := b.d
 	b.d = min(2*b.d, b.max)
-	return sleep(ctx, d)
+	return d
 }
+
+// wait sleeps, returning false if ctx ended first.
+func (b *backoff) wait(ctx context.Context) bool { return sleep(ctx, b.next()) }
