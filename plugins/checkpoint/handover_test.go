@@ -247,3 +247,26 @@ func TestTakeOver(t *testing.T) {
 		}
 	}
 }
+
+// TestUnusablePartitionRecordIsSkipped starts a process whose store holds
+// a damaged record for partition 0: the partition starts without it
+// rather than stalling, and the record is counted.
+func TestUnusablePartitionRecordIsSkipped(t *testing.T) {
+	c := kafkatest.Start(t, kafkatest.Topic("clicks", 2))
+	dir := filepath.Join(t.TempDir(), "state")
+	store, err := NewDirStore(dir, "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.SavePartition(context.Background(), partitionKey("g", "clicks", 0), 1, []byte(`{"offset":1,"version":99}`)); err != nil {
+		t.Fatal(err)
+	}
+	produceUsers(t, c, 0, 26)
+	a := startMember(t, c, dir, "a")
+	if got, want := sorted(a.take(t, 8)), perUser(26, 20); strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("windows %v\nwant %v", got, want)
+	}
+	if got := a.cp.stats.badRecords.Load(); got != 1 {
+		t.Errorf("%d unusable records counted, want 1", got)
+	}
+}
