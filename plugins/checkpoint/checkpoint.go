@@ -65,12 +65,18 @@ const Version = 1
 // Snapshot is one checkpoint: every stateful statement's state and the
 // positions of every Kafka source that state covers.
 type Snapshot struct {
-	Version    int                                 `json:"version"`
-	Node       string                              `json:"node"`
-	Seq        uint64                              `json:"seq"`
-	Taken      time.Time                           `json:"taken"`
+	Header
 	Statements map[string]operators.StatementState `json:"statements"`
 	Sources    map[string]Source                   `json:"sources"` // by stream name
+}
+
+// Header begins every document a Checkpointer stores: checkpoints and
+// partition records.
+type Header struct {
+	Version int       `json:"version"`
+	Node    string    `json:"node"`
+	Seq     uint64    `json:"seq"` // of the checkpoint
+	Taken   time.Time `json:"taken"`
 }
 
 // Source is a Kafka-backed stream as a checkpoint saw it: enough to declare
@@ -92,11 +98,20 @@ func encode(s *Snapshot) ([]byte, error) {
 
 func decode(b []byte) (*Snapshot, error) {
 	var s Snapshot
-	if err := json.Unmarshal(b, &s); err != nil {
-		return nil, fmt.Errorf("decode checkpoint: %w", err)
-	}
-	if s.Version != Version {
-		return nil, fmt.Errorf("checkpoint format %d, this sluice reads %d", s.Version, Version)
+	if err := unmarshal(b, &s, &s.Header, "checkpoint"); err != nil {
+		return nil, err
 	}
 	return &s, nil
+}
+
+// unmarshal decodes a stored document into v, whose header h must be of
+// the format this sluice reads.
+func unmarshal(b []byte, v any, h *Header, what string) error {
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("decode %s: %w", what, err)
+	}
+	if h.Version != Version {
+		return fmt.Errorf("%s format %d, this sluice reads %d", what, h.Version, Version)
+	}
+	return nil
 }

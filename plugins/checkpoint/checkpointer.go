@@ -336,7 +336,7 @@ func (c *Checkpointer) checkpointLocked(ctx context.Context) (err error) {
 		return err
 	}
 	snap := &Snapshot{
-		Version: Version, Node: c.cfg.Node, Seq: c.seq + 1, Taken: time.Now().UTC(),
+		Header:     Header{Version: Version, Node: c.cfg.Node, Seq: c.seq + 1, Taken: time.Now().UTC()},
 		Statements: states, Sources: make(map[string]Source, len(srcs)),
 	}
 	// Streams of the restored checkpoint not declared again yet keep

@@ -40,26 +40,34 @@ type node struct {
 
 func startNode(t *testing.T, c *kafkatest.Cluster, store Store) *node {
 	t.Helper()
+	rt, cp, sub := checkpointed(t, c, store, "n1", windowSQL, quiet())
+	n := &node{rt: rt, cp: cp, sub: sub}
+	t.Cleanup(n.stop)
+	return n
+}
+
+// checkpointed runs the statement sql in a runtime, with a Kafka manager
+// and a checkpointer over store for the node, and subscribes to its rows.
+func checkpointed(t *testing.T, c *kafkatest.Cluster, store Store, node, sql string, log *slog.Logger) (*operators.Runtime, *Checkpointer, *operators.Subscription) {
+	t.Helper()
 	rt := operators.NewRuntime(operators.RuntimeConfig{})
-	specs, err := sqlengine.Compile(windowSQL)
+	specs, err := sqlengine.Compile(sql)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := rt.Deploy(specs[0]); err != nil {
 		t.Fatal(err)
 	}
-	sub, err := rt.Subscribe("per10s", 1024)
+	sub, err := rt.Subscribe(specs[0].Name, 1024)
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := kafka.NewManager(kafka.Config{Brokers: c.Brokers, Node: "n1", CommitInterval: -1, Align: true, Logger: quiet()}, rt)
-	cp, err := New(Config{Store: store, Node: "n1", Interval: time.Hour, Logger: quiet()}, rt, m)
+	m := kafka.NewManager(kafka.Config{Brokers: c.Brokers, Node: node, CommitInterval: -1, Align: true, Logger: log}, rt)
+	cp, err := New(Config{Store: store, Node: node, Interval: time.Hour, Logger: log}, rt, m)
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := &node{rt: rt, cp: cp, sub: sub}
-	t.Cleanup(n.stop)
-	return n
+	return rt, cp, sub
 }
 
 func (n *node) stop() {

@@ -27,10 +27,7 @@ import (
 
 // partitionRecord is the state of one Kafka partition.
 type partitionRecord struct {
-	Version int       `json:"version"`
-	Node    string    `json:"node"`
-	Seq     uint64    `json:"seq"`
-	Taken   time.Time `json:"taken"`
+	Header
 	// Offset is the first message of the partition the state has not seen.
 	Offset int64 `json:"offset"`
 	// Statements are the partition's state of each @ClusterAffinity
@@ -76,8 +73,7 @@ func (c *Checkpointer) savePartitions(ctx context.Context, snap *Snapshot) error
 			split[q.Spec().Name] = parts
 		}
 		for p, off := range src.Positions {
-			rec := partitionRecord{Version: Version, Node: c.cfg.Node, Seq: snap.Seq, Taken: snap.Taken, Offset: off,
-				Statements: map[string]operators.StatementState{}}
+			rec := partitionRecord{Header: snap.Header, Offset: off, Statements: map[string]operators.StatementState{}}
 			for name, parts := range split {
 				if state, ok := parts[int64(p)]; ok {
 					rec.Statements[name] = operators.StatementState{Shape: snap.Statements[name].Shape, State: state}
@@ -232,11 +228,8 @@ func decodePartition(doc []byte) (*partitionRecord, error) {
 		return nil, nil
 	}
 	var rec partitionRecord
-	if err := json.Unmarshal(doc, &rec); err != nil {
-		return nil, fmt.Errorf("decode: %w", err)
-	}
-	if rec.Version != Version {
-		return nil, fmt.Errorf("format %d, this sluice reads %d", rec.Version, Version)
+	if err := unmarshal(doc, &rec, &rec.Header, "partition record"); err != nil {
+		return nil, err
 	}
 	return &rec, nil
 }

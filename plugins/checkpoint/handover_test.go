@@ -13,7 +13,6 @@ import (
 	"sluice/operators"
 	"sluice/plugins/sources/kafka"
 	"sluice/plugins/sources/kafka/kafkatest"
-	"sluice/sqlengine"
 )
 
 // perUserSQL keeps its windows per Kafka partition: each user's events
@@ -38,29 +37,14 @@ func startMember(t *testing.T, c *kafkatest.Cluster, dir, name string) *member {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rt := operators.NewRuntime(operators.RuntimeConfig{})
-	specs, err := sqlengine.Compile(perUserSQL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := rt.Deploy(specs[0]); err != nil {
-		t.Fatal(err)
-	}
-	sub, err := rt.Subscribe("per_user", 1024)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := &member{name: name, rt: rt, rows: make(chan string, 1024)}
+	log := slog.New(slog.NewTextHandler(t.Output(), nil)).With("member", name)
+	rt, cp, sub := checkpointed(t, c, store, name, perUserSQL, log)
+	m := &member{name: name, rt: rt, cp: cp, rows: make(chan string, 1024)}
 	go func() {
 		for r := range sub.C {
 			m.rows <- fmt.Sprintf("%d:%s:%d:%d", r.Get("window_start").I/1000, r.Get("user").S, r.Get("n").I, r.Get("total").I)
 		}
 	}()
-	log := slog.New(slog.NewTextHandler(t.Output(), nil)).With("member", name)
-	mgr := kafka.NewManager(kafka.Config{Brokers: c.Brokers, Node: name, CommitInterval: -1, Align: true, Logger: log}, rt)
-	if m.cp, err = New(Config{Store: store, Node: name, Interval: time.Hour, Logger: log}, rt, mgr); err != nil {
-		t.Fatal(err)
-	}
 	ctx := context.Background()
 	if _, err := m.cp.Restore(ctx); err != nil {
 		t.Fatal(err)
@@ -225,7 +209,9 @@ func TestRebalanceHandsPartitionStateOver(t *testing.T) {
 }
 
 func TestTakeOver(t *testing.T) {
-	rec := func(node string, off int64) *partitionRecord { return &partitionRecord{Node: node, Offset: off} }
+	rec := func(node string, off int64) *partitionRecord {
+		return &partitionRecord{Header: Header{Node: node}, Offset: off}
+	}
 	tests := []struct {
 		name string
 		rec  *partitionRecord
