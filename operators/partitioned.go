@@ -306,8 +306,11 @@ func (rt *Runtime) SetPartitions(ctx context.Context, stream string, keep []int6
 	if len(errs) > 0 {
 		return errors.Join(errs...)
 	}
+	// Every statement just answered: the swaps are quick, and stopping
+	// between two would leave them changed for only some statements.
+	apply := context.WithoutCancel(ctx)
 	for _, c := range changes {
-		if err := c.q.do(ctx, func() { c.p.setPartitions(keep, c.loaded) }); err != nil {
+		if err := c.q.do(apply, func() { c.p.setPartitions(keep, c.loaded) }); err != nil {
 			return err
 		}
 	}

@@ -33,6 +33,10 @@ func TestClusterAffinityCompiles(t *testing.T) {
 			"statement 1 (a) line 2, column 1: " + keyError},
 		{"rolled up by ROLLUP", `SELECT user_id, COUNT(*) AS n FROM s GROUP BY TUMBLE(ts, INTERVAL 10 SECOND), ROLLUP(page, user_id)`,
 			"statement 1 (a) line 2, column 1: " + keyError},
+		{"limit", `SELECT user_id, COUNT(*) AS n FROM s GROUP BY TUMBLE(ts, INTERVAL 10 SECOND), user_id ORDER BY n DESC LIMIT 1`,
+			"statement 1 (a) line 2, column 1: @ClusterAffinity with ORDER BY or LIMIT: each Kafka partition would sort and cut only its own rows"},
+		{"session tagging", "@Session(key=\"user_id\")\nSELECT user_id FROM s",
+			"statement 1 (a) line 2, column 1: @ClusterAffinity keeps a grouped statement's state per Kafka partition; a @Session statement's sessions are not kept so"},
 		{"pass-through", `SELECT user_id FROM s`,
 			"statement 1 (a) line 2, column 1: @ClusterAffinity needs a GROUP BY: it keeps a grouped statement's state per Kafka partition"},
 	}

@@ -142,7 +142,9 @@ func readOptions(anns []*Annotation) (*options, *CompileError) {
 			}
 			o.session = so
 		case "ClusterAffinity":
-			o.affinity = strings.TrimSpace(a.Args["key"])
+			if o.affinity = strings.TrimSpace(a.Args["key"]); o.affinity == "" {
+				return fail("@ClusterAffinity needs key=\"…\", the input column the topic's messages are keyed by")
+			}
 		case "Widget":
 			if !widgetTypes[a.Args["type"]] {
 				return fail("@Widget type %q: use timeseries, counter, topn, bar or table", a.Args["type"])

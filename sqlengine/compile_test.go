@@ -39,6 +39,9 @@ func TestCompileErrors(t *testing.T) {
 		{"session on a grouped statement", "@Session(key=\"user_id\")\nSELECT user_id, COUNT(*) AS n FROM s GROUP BY user_id", "@Session tags pass-through events", 1, 1},
 		{"aggregate parameter", "@Name(\"k\")\nSELECT TOPK(page, 0) AS t FROM s GROUP BY TUMBLE(ts, INTERVAL 1 SECOND)", "statement 1 (k) line 2, column 8: TOPK: k must be an integer in [1, 1000], got 0", 2, 8},
 		{"bad lateness", "@EventTime(column=\"ts\", lateness=\"soon\")\nSELECT a FROM s", "@EventTime lateness=\"soon\" is not a duration", 1, 1},
+		// Errors about an annotation point at it.
+		{"late update without a window", "@Name(\"l\")\n@EventTime(column=\"ts\", late=\"update\")\nSELECT a, COUNT(*) AS n FROM s GROUP BY a", "late=\"update\" needs a TUMBLE or HOP window", 2, 1},
+		{"blank affinity key", "@ClusterAffinity(key=\" \")\nSELECT a, COUNT(*) AS n FROM s GROUP BY a", "@ClusterAffinity needs key=", 1, 1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

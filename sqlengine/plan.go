@@ -79,6 +79,8 @@ func planOne(sel *sqlparser.Select, o *options, spec *operators.QuerySpec, c *op
 	p := &planned{source: source}
 	grouped := len(sel.GroupBy) > 0 || hasAggregate(sel.SelectExprs, sel.Having, sel.OrderBy)
 	switch {
+	case o.affinity != "" && o.session != nil:
+		return nil, errorf("@ClusterAffinity", "@ClusterAffinity keeps a grouped statement's state per Kafka partition; a @Session statement's sessions are not kept so")
 	case grouped && o.session != nil:
 		return nil, errorf("@Session", "@Session tags pass-through events; a grouped statement uses GROUP BY SESSION(ts, INTERVAL …), key instead")
 	case grouped:
@@ -207,6 +209,9 @@ func planAggregate(p *planned, sel *sqlparser.Select, o *options, spec *operator
 	}
 	if o.affinity != "" && !affinityKey(o.affinity, keys, sets, in.table) {
 		return errorf("@ClusterAffinity", "@ClusterAffinity key %q must be a GROUP BY key of every grouping set: the state of each key must stay in one Kafka partition", o.affinity)
+	}
+	if o.affinity != "" && (len(sel.OrderBy) > 0 || sel.Limit != nil) {
+		return errorf("@ClusterAffinity", "@ClusterAffinity with ORDER BY or LIMIT: each Kafka partition would sort and cut only its own rows")
 	}
 	agg := &operators.Aggregate{KeyedInput: operators.KeyedInput{Where: where, Counters: c}, Query: &spec.Name, Sets: sets, Kind: win.kind,
 		Size: win.size.Milliseconds(), Slide: win.slide.Milliseconds(), MaxGroups: maxRunningGroups}

@@ -13,10 +13,10 @@ import (
 
 // The named Values every Kafka record carries next to its JSON Raw.
 const (
-	FieldKey       = "_kafka_key"       // string, NULL when the message has no key
-	FieldPartition = "_kafka_partition" // int
-	FieldOffset    = "_kafka_offset"    // int
-	FieldTimestamp = "_kafka_timestamp" // int, ms since the epoch; NULL when absent
+	FieldKey       = "_kafka_key"             // string, NULL when the message has no key
+	FieldPartition = operators.PartitionField // int
+	FieldOffset    = "_kafka_offset"          // int
+	FieldTimestamp = "_kafka_timestamp"       // int, ms since the epoch; NULL when absent
 )
 
 // Schema is shared by every record a Kafka source emits.
