@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"sync"
 	"syscall"
 )
 
@@ -20,7 +19,6 @@ import (
 // and renamed into place, so a crash leaves either document whole.
 type DirStore struct {
 	dir, latest, previous string
-	mu                    sync.Mutex // one partition record's compare and write at a time (with a file lock between processes)
 }
 
 // NewDirStore creates dir if needed.
@@ -73,14 +71,13 @@ func (s *DirStore) partitionPath(key string) string {
 }
 
 func (s *DirStore) SavePartition(_ context.Context, key string, offset int64, doc []byte) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	path := s.partitionPath(key)
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("save partition record: %w", err)
 	}
-	// The processes sharing the directory compare and write one at a time.
+	// Writers compare and write one at a time, in this process or another:
+	// each takes the lock through a file description of its own.
 	unlock, err := lockFile(filepath.Join(dir, ".lock"))
 	if err != nil {
 		return fmt.Errorf("save partition record: %w", err)
@@ -158,7 +155,7 @@ func readIfExists(path string) ([]byte, error) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("load checkpoint: %w", err)
+		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
 	return b, nil
 }

@@ -1,8 +1,6 @@
 package kafka
 
 import (
-	"context"
-	"fmt"
 	"sync/atomic"
 	"time"
 
@@ -10,7 +8,7 @@ import (
 )
 
 // aligner makes a source hand on its partitions merged by message
-// timestamp. kafka-go's reader interleaves partitions as their fetches
+// timestamp. The partition readers feed the source as their fetches
 // return, so when a topic is read from a backlog (a restart, a replay
 // after a crash) one partition can run minutes of event time ahead of
 // another: events of the lagging partition then fall behind a statement's
@@ -42,8 +40,8 @@ type partQueue struct {
 	lastSeen time.Time
 }
 
-// newAligner starts with the topic's partitions (those known at open) as
-// unheard of, and resume positions where there are some.
+// newAligner starts with a generation's partitions as unheard of, and their
+// start positions where those are offsets (not "first" or "last").
 func newAligner(partitions []int, resume map[int]int64, wait time.Duration, max int, now time.Time) *aligner {
 	a := &aligner{wait: wait, max: max, parts: map[int]*partQueue{}, lateByTime: new(atomic.Uint64), lateByMemory: new(atomic.Uint64)}
 	for _, p := range partitions {
@@ -66,8 +64,7 @@ func (a *aligner) part(p int, now time.Time) *partQueue {
 	return q
 }
 
-// add takes fetched messages in, dropping those already taken (a
-// rebalance restarts a partition at its committed offset).
+// add takes fetched messages in, dropping any before what was taken.
 func (a *aligner) add(msgs []kafkago.Message, now time.Time) {
 	for _, m := range msgs {
 		q := a.part(m.Partition, now)
@@ -109,7 +106,7 @@ func (a *aligner) release(now time.Time, out []kafkago.Message, n int) (_ []kafk
 					case a.held > a.max:
 						overMemory = true
 					case now.Sub(q.lastSeen) >= a.wait:
-						// A partition never heard from is empty or not ours.
+						// A partition never heard from is empty.
 						overTime = overTime || q.fetched >= 0
 					default:
 						return out, true
@@ -143,20 +140,4 @@ func earlier(m *kafkago.Message, p int, o *kafkago.Message, op int) bool {
 		return p < op
 	}
 	return m.Offset < o.Offset
-}
-
-// partitionsOf lists the partition ids of topic in metadata order.
-func partitionsOf(ctx context.Context, cl *kafkago.Client, topic string) ([]int, error) {
-	md, err := cl.Metadata(ctx, &kafkago.MetadataRequest{Topics: []string{topic}})
-	if err != nil {
-		return nil, fmt.Errorf("kafka metadata of topic %q: %w", topic, err)
-	}
-	if len(md.Topics) != 1 || md.Topics[0].Error != nil {
-		return nil, fmt.Errorf("kafka topic %q: %w", topic, topicErr(md))
-	}
-	parts := make([]int, len(md.Topics[0].Partitions))
-	for i, p := range md.Topics[0].Partitions {
-		parts[i] = p.ID
-	}
-	return parts, nil
 }

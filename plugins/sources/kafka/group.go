@@ -19,8 +19,9 @@ type Handover interface {
 	// Revoked runs when the group starts a rebalance, before the source's
 	// partitions are released: whatever was handed on from them so far is
 	// to be saved where their next owner finds it. The source has handed
-	// nothing on since the time given. The rebalance waits for it, within
-	// RebalanceTimeout.
+	// nothing on since the time given. The rebalance waits for it; ctx
+	// ends after HandoverTimeout, before the group's session timeout
+	// would drop the member (it sends no heartbeats meanwhile).
 	Revoked(ctx context.Context, s *Source, since time.Time) error
 	// Assigned runs when the group gives the source its partitions, before
 	// any is read. dropped are the partitions it held and no longer does.
@@ -79,17 +80,21 @@ func (s *Source) consume(ctx context.Context, gen *kafkago.Generation) {
 	}
 	var align *aligner
 	if s.cfg.Align {
-		align = newAligner(slices.Sorted(maps.Keys(starts)), startedAt(starts), s.cfg.AlignWait, 50*s.cfg.BatchSize, time.Now())
+		align = newAligner(slices.Collect(maps.Keys(starts)), starts, s.cfg.AlignWait, 50*s.cfg.BatchSize, time.Now())
 		align.lateByTime, align.lateByMemory = &s.lateByTime, &s.lateByMemory
 	}
 	s.handOnAll(ctx, feed, ended, align)
 	s.leave(ctx)
 }
 
-// RebalanceTimeout is how long the group waits for its members to rejoin
-// in a rebalance: long enough for a Handover's checkpoint (a minute at
-// most, by default) on top of the drain.
-const RebalanceTimeout = 2 * time.Minute
+// SessionTimeout is how long the group waits for a member's heartbeat.
+// kafka-go stops heartbeating when a generation ends, so a Handover's
+// checkpoint at a rebalance has this long, less a margin: HandoverTimeout.
+// The group's rebalance timeout is twice as long.
+const (
+	SessionTimeout  = 45 * time.Second
+	HandoverTimeout = 40 * time.Second
+)
 
 // handOnAll hands on what the partition readers fetch until the
 // generation ends or the source closes.
@@ -190,9 +195,10 @@ func (s *Source) fetch(ctx context.Context, feed <-chan kafkago.Message, ended <
 	return buf, true
 }
 
-// queue is how many fetched messages of all partitions wait to be handed
-// on. Aligned, the queue is short: a message of a lagging partition
-// reaches the source only after everything queued before it.
+// queue is how many fetched messages of all partitions wait in the feed to
+// be handed on; each partition's reader queues some more itself. Aligned,
+// the queue is short: a message of a lagging partition reaches the source
+// only after everything queued before it.
 func (s *Source) queue() int {
 	if s.cfg.Align {
 		return 256
@@ -209,7 +215,7 @@ func (s *Source) readPartition(ctx context.Context, p int, offset int64, feed ch
 	// bring in while one partition's fetch is outstanding has to be held.
 	// With a queue of 256 per partition, a benchmark run held its
 	// 50-batch limit and handed messages on out of order now and then.
-	maxBytes, queue := 8<<20, s.queue()
+	maxBytes, queue := 8<<20, s.cfg.BatchSize
 	if s.cfg.Align {
 		maxBytes, queue = 1<<20, 64
 	}
@@ -352,23 +358,14 @@ func (s *Source) leave(ctx context.Context) {
 			s.mu.Unlock()
 		}
 	} else if s.cfg.Handover != nil {
-		if err := s.cfg.Handover.Revoked(ctx, s, time.Now()); err != nil && ctx.Err() == nil {
+		hctx, cancel := context.WithTimeout(ctx, HandoverTimeout)
+		err := s.cfg.Handover.Revoked(hctx, s, time.Now())
+		cancel()
+		if err != nil && ctx.Err() == nil {
 			s.setErr(fmt.Errorf("hand over partitions of %s: %w", s.cfg.Topic, err))
 		}
 	}
 	s.mu.Lock()
 	s.gen, s.owned = nil, nil
 	s.mu.Unlock()
-}
-
-// startedAt are the start offsets that are positions (not "first" or
-// "last"): the aligner knows those partitions' fetch positions already.
-func startedAt(starts map[int]int64) map[int]int64 {
-	out := make(map[int]int64, len(starts))
-	for p, off := range starts {
-		if off >= 0 {
-			out[p] = off
-		}
-	}
-	return out
 }

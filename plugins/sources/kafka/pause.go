@@ -6,7 +6,7 @@ import (
 )
 
 // gate holds a source's hand-ons while a checkpointer takes a snapshot.
-// The reader keeps fetching until its queue is full; only handing batches
+// The partition readers keep fetching until their queues are full; only handing batches
 // on to the stream stops. Pauses nest: every Pause needs its Resume.
 type gate struct {
 	mu      sync.Mutex
@@ -78,8 +78,8 @@ func (g *gate) resume() {
 
 // Pause stops the source from handing batches on and returns once the
 // batch in progress, if any, has been handed on: from then until Resume,
-// Positions does not move. The reader keeps fetching ahead until its queue
-// is full. Pauses nest; each needs a Resume. If ctx ends first, the pause
+// Positions does not move. The partition readers keep fetching ahead until
+// their queues are full. Pauses nest; each needs a Resume. If ctx ends first, the pause
 // is undone and ctx's error returned.
 func (s *Source) Pause(ctx context.Context) error { return s.gate.pause(ctx) }
 

@@ -28,8 +28,7 @@ func resumeAt(cfg *Config, log *slog.Logger) {
 }
 
 // commitResume stores a restored checkpoint's positions as the group's
-// committed offsets before the reader joins, so every partition starts
-// exactly where the snapshot ends. Kafka accepts such a commit (generation
+// committed offsets before the source joins. Kafka accepts such a commit (generation
 // -1, no member) only while the group has no active member.
 func commitResume(cfg *Config) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

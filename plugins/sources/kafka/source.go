@@ -61,7 +61,7 @@ type Source struct {
 	consumed    atomic.Uint64
 	deadLetters atomic.Uint64
 	retries     atomic.Uint64
-	generations atomic.Uint64
+	generations atomic.Uint64 // group generations joined; read by tests
 	// Messages the aligner handed on while a partition that may hold
 	// earlier ones had nothing buffered: it was silent, or too much was held.
 	lateByTime, lateByMemory atomic.Uint64
@@ -95,7 +95,8 @@ func Open(cfg Config, target Ingester) (*Source, error) {
 		Topics:           []string{cfg.Topic},
 		Dialer:           cfg.dialer(),
 		StartOffset:      start,
-		RebalanceTimeout: RebalanceTimeout,
+		SessionTimeout:   SessionTimeout,
+		RebalanceTimeout: 2 * SessionTimeout,
 		JoinGroupBackoff: 500 * time.Millisecond,
 		ErrorLogger: kafkago.LoggerFunc(func(msg string, args ...any) {
 			log.Warn("kafka group: " + fmt.Sprintf(msg, args...))
@@ -128,18 +129,7 @@ func (s *Source) Config() Config { return s.cfg }
 // dead-letter stream), then advances the positions. It fails only when the
 // source is closing; the positions then stay where they were.
 func (s *Source) handOn(ctx context.Context, msgs []kafkago.Message) error {
-	// A rebalance restarts a partition at its committed offset: skip what
-	// this source has already handed on.
-	fresh := msgs[:0]
-	for _, m := range msgs {
-		if next, ok := s.next[m.Partition]; !ok || m.Offset >= next {
-			fresh = append(fresh, m)
-		}
-	}
-	if len(fresh) == 0 {
-		return nil
-	}
-	recs, dead := s.dec.decode(fresh, time.Now().UnixMilli())
+	recs, dead := s.dec.decode(msgs, time.Now().UnixMilli())
 	if err := s.deliver(ctx, s.cfg.Stream, recs); err != nil {
 		return err
 	}
@@ -154,10 +144,9 @@ func (s *Source) handOn(ctx context.Context, msgs []kafkago.Message) error {
 	s.consumed.Add(uint64(len(recs)))
 	s.deadLetters.Add(uint64(len(dead)))
 	s.mu.Lock()
-	for _, m := range fresh {
-		if m.Offset >= s.next[m.Partition] {
-			s.next[m.Partition] = m.Offset + 1
-		}
+	// Each partition is read from its position on, in order.
+	for i := range msgs {
+		s.next[msgs[i].Partition] = msgs[i].Offset + 1
 	}
 	s.mu.Unlock()
 	return nil

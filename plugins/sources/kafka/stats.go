@@ -171,3 +171,19 @@ func topicErr(md *kafkago.MetadataResponse) error {
 	}
 	return fmt.Errorf("metadata returned %d topics", len(md.Topics))
 }
+
+// partitionsOf lists the partition ids of topic in metadata order.
+func partitionsOf(ctx context.Context, cl *kafkago.Client, topic string) ([]int, error) {
+	md, err := cl.Metadata(ctx, &kafkago.MetadataRequest{Topics: []string{topic}})
+	if err != nil {
+		return nil, fmt.Errorf("kafka metadata of topic %q: %w", topic, err)
+	}
+	if len(md.Topics) != 1 || md.Topics[0].Error != nil {
+		return nil, fmt.Errorf("kafka topic %q: %w", topic, topicErr(md))
+	}
+	parts := make([]int, len(md.Topics[0].Partitions))
+	for i, p := range md.Topics[0].Partitions {
+		parts[i] = p.ID
+	}
+	return parts, nil
+}
