@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 
+	"sluice/jsonsyntax"
 	"sluice/operators"
 )
 
@@ -31,7 +32,7 @@ func indexError(index int, format string, args ...any) *decodeError {
 // by more lines is taken as NDJSON. Each record's Raw is a slice of body, so
 // body must not be reused. The batch is all or nothing.
 func decodeEvents(body []byte, ndjson bool, arrival int64) ([]*operators.Record, *decodeError) {
-	i := skipSpace(body, 0)
+	i := jsonsyntax.SkipSpace(body, 0)
 	if i == len(body) {
 		return nil, &decodeError{Msg: "empty body: expected a JSON object, a JSON array of objects, or NDJSON"}
 	}
@@ -41,16 +42,16 @@ func decodeEvents(body []byte, ndjson bool, arrival int64) ([]*operators.Record,
 	if body[i] == '[' {
 		return decodeArray(body, i, arrival)
 	}
-	end, err := scanValue(body, i, 0)
+	end, err := jsonsyntax.Value(body, i, 0)
 	if err != nil {
-		line, col := position(body, err.off)
-		return nil, lineError(line, "invalid JSON: %s at column %d", err.msg, col)
+		line, col := position(body, err.Offset)
+		return nil, lineError(line, "invalid JSON: %s at column %d", err.Msg, col)
 	}
 	if body[i] != '{' {
 		return nil, lineError(lineOf(body, i), "not a JSON object")
 	}
 	first := body[i:end:end]
-	rest := skipSpace(body, end)
+	rest := jsonsyntax.SkipSpace(body, end)
 	if rest == len(body) {
 		return []*operators.Record{{Arrival: arrival, Raw: first}}, nil
 	}
@@ -76,21 +77,21 @@ func decodeLines(body []byte, pos, line int, arrival int64, first []byte) ([]*op
 			text = text[:nl]
 		}
 		pos += len(text) + 1
-		s := skipSpace(text, 0)
+		s := jsonsyntax.SkipSpace(text, 0)
 		if s == len(text) {
 			continue
 		}
 		if text[s] != '{' {
-			if _, err := scanValue(text, s, 0); err != nil {
-				return nil, lineError(line, "invalid JSON: %s at column %d", err.msg, err.off+1)
+			if _, err := jsonsyntax.Value(text, s, 0); err != nil {
+				return nil, lineError(line, "invalid JSON: %s at column %d", err.Msg, err.Offset+1)
 			}
 			return nil, lineError(line, "not a JSON object")
 		}
-		end, err := scanObject(text, s, 1)
+		end, err := jsonsyntax.Object(text, s, 1)
 		if err != nil {
-			return nil, lineError(line, "invalid JSON: %s at column %d", err.msg, err.off+1)
+			return nil, lineError(line, "invalid JSON: %s at column %d", err.Msg, err.Offset+1)
 		}
-		if t := skipSpace(text, end); t != len(text) {
+		if t := jsonsyntax.SkipSpace(text, end); t != len(text) {
 			return nil, lineError(line, "invalid JSON: unexpected data after the object at column %d", t+1)
 		}
 		recs = append(recs, operators.Record{Arrival: arrival, Raw: text[s:end:end]})
@@ -102,44 +103,44 @@ func decodeLines(body []byte, pos, line int, arrival int64, first []byte) ([]*op
 func decodeArray(body []byte, pos int, arrival int64) ([]*operators.Record, *decodeError) {
 	// Every object ends in '}', so this bounds the events: one allocation.
 	recs := make([]operators.Record, 0, bytes.Count(body[pos:], []byte{'}'}))
-	pos = skipSpace(body, pos+1)
+	pos = jsonsyntax.SkipSpace(body, pos+1)
 	if pos < len(body) && body[pos] == ']' {
 		pos++
 	} else {
 		for index := 0; ; index++ {
 			if pos >= len(body) || body[pos] != '{' {
-				if _, err := scanValue(body, pos, 1); err != nil {
+				if _, err := jsonsyntax.Value(body, pos, 1); err != nil {
 					return nil, arraySyntaxError(body, index, err)
 				}
 				return nil, indexError(index, "not a JSON object")
 			}
-			end, err := scanObject(body, pos, 2)
+			end, err := jsonsyntax.Object(body, pos, 2)
 			if err != nil {
 				return nil, arraySyntaxError(body, index, err)
 			}
 			recs = append(recs, operators.Record{Arrival: arrival, Raw: body[pos:end:end]})
-			pos = skipSpace(body, end)
+			pos = jsonsyntax.SkipSpace(body, end)
 			if pos < len(body) && body[pos] == ',' {
-				pos = skipSpace(body, pos+1)
+				pos = jsonsyntax.SkipSpace(body, pos+1)
 				continue
 			}
 			if pos < len(body) && body[pos] == ']' {
 				pos++
 				break
 			}
-			return nil, arraySyntaxError(body, index, unexpected(body, pos, "',' or ']' after the event"))
+			return nil, arraySyntaxError(body, index, jsonsyntax.Unexpected(body, pos, "',' or ']' after the event"))
 		}
 	}
-	if rest := skipSpace(body, pos); rest != len(body) {
+	if rest := jsonsyntax.SkipSpace(body, pos); rest != len(body) {
 		line, col := position(body, rest)
 		return nil, &decodeError{Msg: fmt.Sprintf("invalid JSON: unexpected data after the array at line %d, column %d", line, col), Line: line}
 	}
 	return pointers(recs), nil
 }
 
-func arraySyntaxError(body []byte, index int, err *syntaxError) *decodeError {
-	line, col := position(body, err.off)
-	return indexError(index, "invalid JSON: %s at line %d, column %d", err.msg, line, col)
+func arraySyntaxError(body []byte, index int, err *jsonsyntax.Error) *decodeError {
+	line, col := position(body, err.Offset)
+	return indexError(index, "invalid JSON: %s at line %d, column %d", err.Msg, line, col)
 }
 
 // pointers hands out the records of one slab: one allocation per batch

@@ -2,12 +2,13 @@ package server
 
 import (
 	"bytes"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"sluice/jsonsyntax"
 )
 
 func TestDecodeEvents(t *testing.T) {
@@ -107,11 +108,11 @@ func TestScanDepthLimit(t *testing.T) {
 	deep := func(n int) []byte {
 		return []byte(`{"a":` + strings.Repeat("[", n-1) + strings.Repeat("]", n-1) + "}")
 	}
-	if _, err := decodeEvents(deep(maxDepth), false, 0); err != nil {
-		t.Fatalf("depth %d refused: %v", maxDepth, err)
+	if _, err := decodeEvents(deep(jsonsyntax.MaxDepth), false, 0); err != nil {
+		t.Fatalf("depth %d refused: %v", jsonsyntax.MaxDepth, err)
 	}
-	if _, err := decodeEvents(deep(maxDepth+1), false, 0); err == nil || !strings.Contains(err.Msg, "nested too deeply") {
-		t.Fatalf("depth %d: got %v, want nested too deeply", maxDepth+1, err)
+	if _, err := decodeEvents(deep(jsonsyntax.MaxDepth+1), false, 0); err == nil || !strings.Contains(err.Msg, "nested too deeply") {
+		t.Fatalf("depth %d: got %v, want nested too deeply", jsonsyntax.MaxDepth+1, err)
 	}
 }
 
@@ -137,8 +138,8 @@ func FuzzDecode(f *testing.F) {
 		f.Add([]byte(seed), true)
 	}
 	f.Fuzz(func(t *testing.T, body []byte, ndjson bool) {
-		end, serr := scanValue(body, skipSpace(body, 0), 0)
-		valid := serr == nil && skipSpace(body, end) == len(body)
+		end, serr := jsonsyntax.Value(body, jsonsyntax.SkipSpace(body, 0), 0)
+		valid := serr == nil && jsonsyntax.SkipSpace(body, end) == len(body)
 		if want := json.Valid(body) && utf8.Valid(body); valid != want {
 			t.Fatalf("scanner says valid=%v, encoding/json+utf8 says %v for %q", valid, want, body)
 		}
@@ -168,17 +169,4 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 	})
-}
-
-func TestSpecialInWord(t *testing.T) {
-	for c := 0; c < 256; c++ {
-		for pos := 0; pos < 8; pos++ {
-			w := []byte("abcdefgh")
-			w[pos] = byte(c)
-			got := specialInWord(binary.LittleEndian.Uint64(w))
-			if want := !plainString[c]; got != want {
-				t.Fatalf("byte 0x%02x at %d: special=%v, want %v", c, pos, got, want)
-			}
-		}
-	}
 }

@@ -1,13 +1,12 @@
 package kafka
 
 import (
-	"bytes"
-	"encoding/json"
 	"log/slog"
 	"strconv"
 
 	kafkago "github.com/segmentio/kafka-go"
 
+	"sluice/jsonsyntax"
 	"sluice/operators"
 )
 
@@ -71,16 +70,25 @@ func keyValue(k []byte) operators.Value {
 	return operators.Str(string(k))
 }
 
-// notObject says why a message value is not one JSON object, or "".
+// notObject says why a message value is not one JSON object, or "". It
+// checks the value as HTTP ingest checks a single-object body (jsonsyntax,
+// the same nesting limit, strings valid UTF-8), and says what is wrong and
+// where: "at byte N" is a 0-based offset into the message value, leading
+// whitespace included (the server's NDJSON columns are 1-based).
 func notObject(v []byte) string {
-	t := bytes.TrimLeft(v, " \t\r\n")
+	i := jsonsyntax.SkipSpace(v, 0)
 	switch {
-	case len(t) == 0:
+	case i == len(v):
 		return "empty message value"
-	case t[0] != '{':
-		return "message value is not a JSON object (starts with " + strconv.QuoteRune(rune(t[0])) + ")"
-	case !json.Valid(t):
-		return "message value is not valid JSON"
+	case v[i] != '{':
+		return "message value is not a JSON object (starts with " + strconv.QuoteRune(rune(v[i])) + ")"
+	}
+	end, err := jsonsyntax.Object(v, i, 1)
+	if err != nil {
+		return "message value is not valid JSON: " + err.Msg + " at byte " + strconv.Itoa(err.Offset)
+	}
+	if rest := jsonsyntax.SkipSpace(v, end); rest != len(v) {
+		return "message value is not valid JSON: unexpected data after the object at byte " + strconv.Itoa(rest)
 	}
 	return ""
 }

@@ -200,7 +200,7 @@ func TestPoisonMessagesDeadLettered(t *testing.T) {
 	want := []string{
 		`{"stream":"ev","source":"kafka","reason":"message value is not a JSON object (starts with 'n')","topic":"events","partition":0,"offset":1,"key":"bad","value":"not json"}`,
 		`{"stream":"ev","source":"kafka","reason":"message value is not a JSON object (starts with '[')","topic":"events","partition":0,"offset":2,"key":null,"value":"[1,2]"}`,
-		`{"stream":"ev","source":"kafka","reason":"message value is not valid JSON","topic":"events","partition":0,"offset":3,"key":null,"value":"{\"a\":"}`,
+		`{"stream":"ev","source":"kafka","reason":"message value is not valid JSON: unexpected end of input, expected a value at byte 5","topic":"events","partition":0,"offset":3,"key":null,"value":"{\"a\":"}`,
 		`{"stream":"ev","source":"kafka","reason":"empty message value","topic":"events","partition":0,"offset":4,"key":null,"value":""}`,
 	}
 	if len(dead) != len(want) {

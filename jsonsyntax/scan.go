@@ -1,4 +1,11 @@
-package server
+// Package jsonsyntax checks the syntax of JSON text without decoding it.
+//
+// It only checks syntax and finds where a value ends; nothing is decoded or
+// allocated on the success path, which keeps validation at a few hundred
+// nanoseconds per event. It accepts exactly what encoding/json.Valid
+// accepts, except that strings must also be valid UTF-8 (FuzzValue holds it
+// to that). HTTP ingest and the Kafka source both validate events with it.
+package jsonsyntax
 
 import (
 	"encoding/binary"
@@ -6,22 +13,20 @@ import (
 	"unicode/utf8"
 )
 
-// jsonscan is a validating JSON scanner for ingest. It only checks syntax
-// and finds where a value ends; nothing is decoded or allocated on the
-// success path, which keeps ingest at a few hundred nanoseconds per event.
-// It accepts exactly what encoding/json.Valid accepts, except that strings
-// must also be valid UTF-8 (FuzzDecode holds it to that).
+// MaxDepth matches encoding/json's nesting limit: at most MaxDepth objects
+// and arrays may enclose one another.
+const MaxDepth = 10000
 
-// maxDepth matches encoding/json's nesting limit.
-const maxDepth = 10000
-
-// syntaxError is a JSON syntax problem at a byte offset of the scanned text.
-type syntaxError struct {
-	off int
-	msg string
+// Error is a JSON syntax problem at a byte offset of the scanned text.
+type Error struct {
+	// Offset is into the scanned text: the unexpected byte, or where the
+	// bad string, escape, number or literal starts.
+	Offset int
+	// Msg says what is wrong: "unexpected end of input, expected a value".
+	Msg string
 }
 
-func (e *syntaxError) Error() string { return e.msg }
+func (e *Error) Error() string { return e.Msg }
 
 // plainString marks bytes that may appear in a string without a closer look.
 var plainString = func() (t [256]bool) {
@@ -33,18 +38,22 @@ var plainString = func() (t [256]bool) {
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
-func skipSpace(b []byte, i int) int {
+// SkipSpace returns the offset of the first byte from b[i] on that is not
+// JSON whitespace (space, tab, CR, LF), or len(b).
+func SkipSpace(b []byte, i int) int {
 	for i < len(b) && isSpace(b[i]) {
 		i++
 	}
 	return i
 }
 
-func unexpected(b []byte, i int, want string) *syntaxError {
+// Unexpected is the error for b[i] (or the end of b) where want was
+// expected: "unexpected ',', expected a value".
+func Unexpected(b []byte, i int, want string) *Error {
 	if i >= len(b) {
-		return &syntaxError{i, "unexpected end of input, expected " + want}
+		return &Error{i, "unexpected end of input, expected " + want}
 	}
-	return &syntaxError{i, fmt.Sprintf("unexpected %s, expected %s", quoteChar(b[i]), want)}
+	return &Error{i, fmt.Sprintf("unexpected %s, expected %s", quoteChar(b[i]), want)}
 }
 
 func quoteChar(c byte) string {
@@ -54,11 +63,12 @@ func quoteChar(c byte) string {
 	return fmt.Sprintf("%q", rune(c))
 }
 
-// scanValue checks the value starting at b[i] (no leading space) and returns
-// the offset just past it.
-func scanValue(b []byte, i, depth int) (int, *syntaxError) {
+// Value checks the value starting at b[i] (no leading space) and returns
+// the offset just past it. depth is the number of objects and arrays that
+// enclose the value: 0 for a whole document.
+func Value(b []byte, i, depth int) (end int, err *Error) {
 	if i >= len(b) {
-		return i, unexpected(b, i, "a value")
+		return i, Unexpected(b, i, "a value")
 	}
 	switch c := b[i]; {
 	case c == '{':
@@ -76,68 +86,70 @@ func scanValue(b []byte, i, depth int) (int, *syntaxError) {
 	case c == 'n':
 		return scanLiteral(b, i, "null")
 	}
-	return i, unexpected(b, i, "a value")
+	return i, Unexpected(b, i, "a value")
 }
 
-// scanObject checks the object starting at b[i], as ingest's events are.
-func scanObject(b []byte, i, depth int) (int, *syntaxError) { return scanCompound(b, i, depth, '}') }
+// Object checks the object starting at b[i], as events are, and returns the
+// offset just past it. b[i] must be '{'; Object does not look. depth counts
+// the object itself: 1 for a whole document, as Value would count it.
+func Object(b []byte, i, depth int) (end int, err *Error) { return scanCompound(b, i, depth, '}') }
 
 // scanCompound checks the object (end '}') or array (end ']') starting at
 // b[i]: the same list of comma-separated values, an object's each behind
 // a key and ':'.
-func scanCompound(b []byte, i, depth int, end byte) (int, *syntaxError) {
-	if depth > maxDepth {
-		return i, &syntaxError{i, "nested too deeply"}
+func scanCompound(b []byte, i, depth int, end byte) (int, *Error) {
+	if depth > MaxDepth {
+		return i, &Error{i, "nested too deeply"}
 	}
-	i = skipSpace(b, i+1)
+	i = SkipSpace(b, i+1)
 	if i < len(b) && b[i] == end {
 		return i + 1, nil
 	}
 	for {
-		var err *syntaxError
+		var err *Error
 		if end == '}' {
 			if i, err = scanKey(b, i); err != nil {
 				return i, err
 			}
 		}
-		if i, err = scanValue(b, i, depth); err != nil {
+		if i, err = Value(b, i, depth); err != nil {
 			return i, err
 		}
-		i = skipSpace(b, i)
+		i = SkipSpace(b, i)
 		if i < len(b) {
 			switch b[i] {
 			case ',':
-				i = skipSpace(b, i+1)
+				i = SkipSpace(b, i+1)
 				continue
 			case end:
 				return i + 1, nil
 			}
 		}
 		if end == '}' {
-			return i, unexpected(b, i, "',' or '}' after object value")
+			return i, Unexpected(b, i, "',' or '}' after object value")
 		}
-		return i, unexpected(b, i, "',' or ']' after array element")
+		return i, Unexpected(b, i, "',' or ']' after array element")
 	}
 }
 
 // scanKey checks an object key and the ':' after it, and returns the
 // offset of the value.
-func scanKey(b []byte, i int) (int, *syntaxError) {
+func scanKey(b []byte, i int) (int, *Error) {
 	if i >= len(b) || b[i] != '"' {
-		return i, unexpected(b, i, "a string key")
+		return i, Unexpected(b, i, "a string key")
 	}
 	i, err := scanString(b, i)
 	if err != nil {
 		return i, err
 	}
-	i = skipSpace(b, i)
+	i = SkipSpace(b, i)
 	if i >= len(b) || b[i] != ':' {
-		return i, unexpected(b, i, "':' after object key")
+		return i, Unexpected(b, i, "':' after object key")
 	}
-	return skipSpace(b, i+1), nil
+	return SkipSpace(b, i+1), nil
 }
 
-func scanString(b []byte, i int) (int, *syntaxError) {
+func scanString(b []byte, i int) (int, *Error) {
 	start := i
 	i++
 	for {
@@ -149,14 +161,14 @@ func scanString(b []byte, i int) (int, *syntaxError) {
 			i++
 		}
 		if i >= len(b) {
-			return i, &syntaxError{start, "unterminated string"}
+			return i, &Error{start, "unterminated string"}
 		}
 		switch c := b[i]; {
 		case c == '"':
 			return i + 1, nil
 		case c == '\\':
 			if i+1 >= len(b) {
-				return i, &syntaxError{start, "unterminated string"}
+				return i, &Error{start, "unterminated string"}
 			}
 			switch b[i+1] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
@@ -164,19 +176,19 @@ func scanString(b []byte, i int) (int, *syntaxError) {
 			case 'u':
 				for k := i + 2; k < i+6; k++ {
 					if k >= len(b) || !isHex(b[k]) {
-						return k, &syntaxError{i, "invalid \\u escape in string"}
+						return k, &Error{i, "invalid \\u escape in string"}
 					}
 				}
 				i += 6
 			default:
-				return i, &syntaxError{i, "invalid escape " + quoteChar(b[i+1]) + " in string"}
+				return i, &Error{i, "invalid escape " + quoteChar(b[i+1]) + " in string"}
 			}
 		case c < 0x20:
-			return i, &syntaxError{i, "control character " + quoteChar(c) + " in string"}
+			return i, &Error{i, "control character " + quoteChar(c) + " in string"}
 		default:
 			r, size := utf8.DecodeRune(b[i:])
 			if r == utf8.RuneError && size == 1 {
-				return i, &syntaxError{i, "invalid UTF-8 in string"}
+				return i, &Error{i, "invalid UTF-8 in string"}
 			}
 			i += size
 		}
@@ -202,7 +214,7 @@ func isHex(c byte) bool {
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
-func scanNumber(b []byte, i int) (int, *syntaxError) {
+func scanNumber(b []byte, i int) (int, *Error) {
 	start := i
 	if b[i] == '-' {
 		i++
@@ -215,12 +227,12 @@ func scanNumber(b []byte, i int) (int, *syntaxError) {
 			i++
 		}
 	default:
-		return i, &syntaxError{start, "invalid number"}
+		return i, &Error{start, "invalid number"}
 	}
 	if i < len(b) && b[i] == '.' {
 		i++
 		if i >= len(b) || !isDigit(b[i]) {
-			return i, &syntaxError{start, "invalid number: no digits after '.'"}
+			return i, &Error{start, "invalid number: no digits after '.'"}
 		}
 		for i < len(b) && isDigit(b[i]) {
 			i++
@@ -232,7 +244,7 @@ func scanNumber(b []byte, i int) (int, *syntaxError) {
 			i++
 		}
 		if i >= len(b) || !isDigit(b[i]) {
-			return i, &syntaxError{start, "invalid number: no digits in exponent"}
+			return i, &Error{start, "invalid number: no digits in exponent"}
 		}
 		for i < len(b) && isDigit(b[i]) {
 			i++
@@ -241,9 +253,9 @@ func scanNumber(b []byte, i int) (int, *syntaxError) {
 	return i, nil
 }
 
-func scanLiteral(b []byte, i int, lit string) (int, *syntaxError) {
+func scanLiteral(b []byte, i int, lit string) (int, *Error) {
 	if len(b)-i < len(lit) || string(b[i:i+len(lit)]) != lit {
-		return i, &syntaxError{i, "invalid literal, expected " + lit}
+		return i, &Error{i, "invalid literal, expected " + lit}
 	}
 	return i + len(lit), nil
 }
