@@ -1,6 +1,7 @@
 package kafka
 
 import (
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -8,74 +9,128 @@ import (
 )
 
 // aligner makes a source hand on its partitions merged by message
-// timestamp. The partition readers feed the source as their fetches
-// return, so when a topic is read from a backlog (a restart, a replay
-// after a crash) one partition can run minutes of event time ahead of
-// another: events of the lagging partition then fall behind a statement's
-// watermark, and a replay that interleaves differently computes different
-// windows. The aligner holds fetched messages per partition and lets the
-// earliest head go only while every other partition that may still hold
-// earlier messages has a head too. A partition holds the others back while
-// it is known to have more (its fetched offset is below the high
-// watermark its last fetch reported) or has not been heard from since the
-// source opened, but never for longer than wait without a message from it;
-// and never once max messages are held.
+// timestamp. Partition readers fetch independently, so when a topic is
+// read from a backlog (a restart, a replay after a crash) one partition
+// could run minutes of event time ahead of another: events of the lagging
+// partition would then fall behind a statement's watermark, and a replay
+// that interleaved differently would compute different windows.
+//
+// Each partition's reader queues into a channel of its own, and the aligner
+// takes from a channel only while that partition has fewer than room
+// messages waiting here. It lets the earliest head go only while every
+// other partition that may still hold earlier messages has a head too. A
+// partition holds the others back while it is known to have more (its
+// fetched offset is below the high watermark its last fetch reported) or
+// has not been heard from since the source opened, but never for longer
+// than wait without a message from it. While it does, the other
+// partitions' readers wait on their full channels: memory stays bounded
+// and nothing is fetched that cannot be handed on.
 type aligner struct {
-	wait time.Duration
-	max  int
-
-	parts map[int]*partQueue
+	wait  time.Duration
+	parts []*partQueue // by partition
 	held  int
+	// notify is signalled by readers after each message they queue.
+	notify chan struct{}
 
 	// Messages handed on while a partition that may hold earlier ones had
-	// nothing buffered: it was silent for wait, or max were held. They
-	// count into the source's totals.
-	lateByTime, lateByMemory *atomic.Uint64
+	// nothing buffered and was silent for wait. It counts into the
+	// source's total.
+	lateByTime *atomic.Uint64
 }
 
 type partQueue struct {
-	msgs     []kafkago.Message
+	p        int
+	in       chan kafkago.Message // the reader's queue; nil in tests that add
+	msgs     []kafkago.Message    // msgs[head:] wait to be handed on
+	head     int
 	fetched  int64 // offset after the last message taken in; -1: none yet
 	hw       int64 // the partition's high watermark at the last fetch
 	lastSeen time.Time
 }
 
 // newAligner starts with a generation's partitions as unheard of, and their
-// start positions where those are offsets (not "first" or "last").
-func newAligner(partitions []int, resume map[int]int64, wait time.Duration, max int, now time.Time) *aligner {
-	a := &aligner{wait: wait, max: max, parts: map[int]*partQueue{}, lateByTime: new(atomic.Uint64), lateByMemory: new(atomic.Uint64)}
-	for _, p := range partitions {
-		a.parts[p] = &partQueue{fetched: -1, hw: 0, lastSeen: now}
-	}
-	for p, off := range resume {
-		if q := a.part(p, now); off > q.fetched {
+// start positions where those are offsets (not "first" or "last"). Each
+// partition's reader queues up to queue messages (0: none, for tests that
+// add).
+func newAligner(partitions []int, resume map[int]int64, wait time.Duration, queue int, now time.Time) *aligner {
+	a := &aligner{wait: wait, notify: make(chan struct{}, 1), lateByTime: new(atomic.Uint64)}
+	for _, p := range slices.Sorted(slices.Values(partitions)) {
+		q := &partQueue{p: p, fetched: -1, lastSeen: now}
+		if queue > 0 {
+			q.in = make(chan kafkago.Message, queue)
+		}
+		if off, ok := resume[p]; ok && off > q.fetched {
 			q.fetched = off
 		}
+		a.parts = append(a.parts, q)
 	}
 	return a
 }
 
-func (a *aligner) part(p int, now time.Time) *partQueue {
-	q := a.parts[p]
-	if q == nil {
-		q = &partQueue{fetched: -1, lastSeen: now}
-		a.parts[p] = q
+// queue is the channel partition p's reader sends to.
+func (a *aligner) queue(p int) chan<- kafkago.Message {
+	for _, q := range a.parts {
+		if q.p == p {
+			return q.in
+		}
 	}
-	return q
+	return nil
 }
 
-// add takes fetched messages in, dropping any before what was taken.
+// add takes fetched messages of the aligner's partitions in.
 func (a *aligner) add(msgs []kafkago.Message, now time.Time) {
 	for _, m := range msgs {
-		q := a.part(m.Partition, now)
-		q.lastSeen = now
-		q.hw = max(q.hw, m.HighWaterMark)
-		if m.Offset < q.fetched {
-			continue
+		for _, q := range a.parts {
+			if q.p == m.Partition {
+				a.take(q, m, now)
+			}
 		}
-		q.fetched = m.Offset + 1
-		q.msgs = append(q.msgs, m)
-		a.held++
+	}
+}
+
+// take takes one message of q in, dropping it if it is before what was
+// taken.
+func (a *aligner) take(q *partQueue, m kafkago.Message, now time.Time) {
+	q.lastSeen = now
+	q.hw = max(q.hw, m.HighWaterMark)
+	if m.Offset < q.fetched {
+		return
+	}
+	q.fetched = m.Offset + 1
+	if len(q.msgs) == cap(q.msgs) && q.head > 0 {
+		// Full, with room at the front: move the waiting messages there
+		// rather than grow the array.
+		n := copy(q.msgs, q.msgs[q.head:])
+		clear(q.msgs[n:])
+		q.msgs, q.head = q.msgs[:n], 0
+	}
+	q.msgs = append(q.msgs, m)
+	a.held++
+}
+
+// pull takes in what the readers have queued, up to room messages waiting
+// per partition, without waiting. It returns how many it took.
+func (a *aligner) pull(now time.Time, room int) int {
+	n := 0
+	for _, q := range a.parts {
+		for len(q.msgs)-q.head < room {
+			m, ok := tryReceive(q.in)
+			if !ok {
+				break
+			}
+			a.take(q, m, now)
+			n++
+		}
+	}
+	return n
+}
+
+func tryReceive(c chan kafkago.Message) (kafkago.Message, bool) {
+	select {
+	case m := <-c:
+		return m, true
+	default:
+		return kafkago.Message{}, false
 	}
 }
 
@@ -92,44 +147,38 @@ func (a *aligner) away(d time.Duration) {
 func (q *partQueue) behind() bool { return q.fetched < 0 || q.fetched < q.hw }
 
 // release appends up to n messages in timestamp order (then partition,
-// then offset) to out. blocked says that messages are held waiting for a
-// partition.
-func (a *aligner) release(now time.Time, out []kafkago.Message, n int) (_ []kafkago.Message, blocked bool) {
+// then offset) to out. blocked, when positive, says that messages are held
+// waiting for a partition, which counts as silent after that long.
+func (a *aligner) release(now time.Time, out []kafkago.Message, n int) (_ []kafkago.Message, blocked time.Duration) {
 	for len(out) < n && a.held > 0 {
 		var next *partQueue
-		var nextPart int
-		overMemory, overTime := false, false
-		for p, q := range a.parts {
-			if len(q.msgs) == 0 {
+		overTime := false
+		for _, q := range a.parts {
+			if q.head == len(q.msgs) {
 				if q.behind() {
-					switch {
-					case a.held > a.max:
-						overMemory = true
-					case now.Sub(q.lastSeen) >= a.wait:
-						// A partition never heard from is empty.
-						overTime = overTime || q.fetched >= 0
-					default:
-						return out, true
+					if silent := now.Sub(q.lastSeen); silent < a.wait {
+						return out, a.wait - silent
 					}
+					// A partition never heard from is empty.
+					overTime = overTime || q.fetched >= 0
 				}
 				continue
 			}
-			if next == nil || earlier(&q.msgs[0], p, &next.msgs[0], nextPart) {
-				next, nextPart = q, p
+			if next == nil || earlier(&q.msgs[q.head], q.p, &next.msgs[next.head], next.p) {
+				next = q
 			}
 		}
-		switch {
-		case overMemory:
-			a.lateByMemory.Add(1)
-		case overTime:
+		if overTime {
 			a.lateByTime.Add(1)
 		}
-		out = append(out, next.msgs[0])
-		next.msgs[0] = kafkago.Message{}
-		next.msgs = next.msgs[1:]
+		out = append(out, next.msgs[next.head])
+		next.msgs[next.head] = kafkago.Message{}
+		if next.head++; next.head == len(next.msgs) {
+			next.msgs, next.head = next.msgs[:0], 0 // reuse the array
+		}
 		a.held--
 	}
-	return out, false
+	return out, 0
 }
 
 func earlier(m *kafkago.Message, p int, o *kafkago.Message, op int) bool {

@@ -67,35 +67,61 @@ func TestAlignerRelease(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a := newAligner([]int{0, 1}, tt.resume, 2*time.Second, 100, t0)
+			a := newAligner([]int{0, 1}, tt.resume, 2*time.Second, 0, t0)
 			a.add(tt.add, t0)
 			got, blocked := a.release(t0.Add(tt.at), nil, 10)
-			if offsets(got) != tt.want || blocked != tt.wantBlocked {
+			if offsets(got) != tt.want || (blocked > 0) != tt.wantBlocked {
 				t.Errorf("released %q blocked %v; want %q blocked %v", offsets(got), blocked, tt.want, tt.wantBlocked)
 			}
 		})
 	}
-	t.Run("past max held, nothing waits", func(t *testing.T) {
-		a := newAligner([]int{0, 1}, nil, time.Hour, 2, t0)
-		a.add([]kafkago.Message{msg(0, 0, 1, 9), msg(0, 1, 2, 9), msg(0, 2, 3, 9)}, t0)
-		got, _ := a.release(t0, nil, 10)
-		if offsets(got) != "0/0 " {
-			t.Errorf("released %q, want only what brings the held count back to the max", offsets(got))
+	t.Run("blocked says how long until the partition counts as silent", func(t *testing.T) {
+		a := newAligner([]int{0, 1}, nil, 2*time.Second, 0, t0)
+		a.add([]kafkago.Message{msg(0, 0, 10, 5)}, t0)
+		if _, blocked := a.release(t0.Add(1500*time.Millisecond), nil, 10); blocked != 500*time.Millisecond {
+			t.Errorf("blocked %v, want 500ms", blocked)
 		}
 	})
+}
+
+// TestAlignerPull takes from the readers' queues only up to room messages
+// per partition: the rest stays queued, where it blocks its reader, until
+// the merge needs it.
+func TestAlignerPull(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	a := newAligner([]int{0, 1}, nil, time.Hour, 8, t0)
+	for off := range int64(6) {
+		a.queue(0) <- kafkago.Message{Partition: 0, Offset: off, Time: time.UnixMilli(2 * off), HighWaterMark: 6}
+	}
+	a.queue(1) <- kafkago.Message{Partition: 1, Offset: 0, Time: time.UnixMilli(3), HighWaterMark: 1}
+	if n := a.pull(t0, 4); n != 5 || a.held != 5 || len(a.queue(0)) != 2 {
+		t.Fatalf("pulled %d, holding %d, %d left queued; want 5, 5 and 2", n, a.held, len(a.queue(0)))
+	}
+	got, blocked := a.release(t0, nil, 10)
+	if len(got) != 5 || blocked != 0 {
+		t.Fatalf("released %d, blocked %v; want all 5 (partition 1 caught up)", len(got), blocked)
+	}
+	for i, want := range []int64{0, 2, 3, 4, 6} { // partition 1's message at 3 between 0's at 2 and 4
+		if ms := got[i].Time.UnixMilli(); ms != want {
+			t.Errorf("message %d at %d ms, want %d", i, ms, want)
+		}
+	}
+	if n := a.pull(t0, 4); n != 2 || a.held != 2 {
+		t.Errorf("second pull took %d, holding %d; want the 2 left", n, a.held)
+	}
 }
 
 // A pause of the source does not count as a partition's silence.
 func TestAlignerAway(t *testing.T) {
 	t0 := time.Unix(1000, 0)
-	a := newAligner([]int{0, 1}, nil, 2*time.Second, 100, t0)
+	a := newAligner([]int{0, 1}, nil, 2*time.Second, 0, t0)
 	a.add([]kafkago.Message{{Partition: 0, Offset: 0, HighWaterMark: 5}, {Partition: 1, Offset: 0, Time: time.UnixMilli(1), HighWaterMark: 5}}, t0)
 	if got, _ := a.release(t0, nil, 10); len(got) != 1 {
 		t.Fatalf("released %d, want partition 0's message only", len(got))
 	}
 	a.away(3 * time.Second) // handing on or paused, not reading
-	if got, blocked := a.release(t0.Add(3*time.Second), nil, 10); len(got) != 0 || !blocked {
-		t.Errorf("after a pause: released %d, blocked %v; want partition 1 held for partition 0", len(got), blocked)
+	if got, blocked := a.release(t0.Add(3*time.Second), nil, 10); len(got) != 0 || blocked != 2*time.Second {
+		t.Errorf("after a pause: released %d, blocked %v; want partition 1 held for partition 0 another 2s", len(got), blocked)
 	}
 	if got, _ := a.release(t0.Add(5*time.Second), nil, 10); len(got) != 1 || a.lateByTime.Load() != 1 {
 		t.Errorf("after 2 s of real silence: released %d, counted %d; want the message, counted", len(got), a.lateByTime.Load())
@@ -103,8 +129,9 @@ func TestAlignerAway(t *testing.T) {
 }
 
 // TestAlignerRandomFetches feeds three partitions' backlogs in fetches of
-// random size and order, releasing between fetches: with no partition
-// silent and memory to spare, the messages come out exactly once each, in
+// random size and order to their queues, pulling and releasing random
+// amounts between fetches: with no partition
+// silent, the messages come out exactly once each, in
 // timestamp order across partitions, however the fetches interleave.
 func TestAlignerRandomFetches(t *testing.T) {
 	for seed := range uint64(20) {
@@ -121,20 +148,24 @@ func TestAlignerRandomFetches(t *testing.T) {
 			}
 			total += n
 		}
-		a := newAligner([]int{0, 1, 2}, nil, time.Hour, 1<<30, t0)
+		a := newAligner([]int{0, 1, 2}, nil, time.Hour, 32, t0)
 		var out []kafkago.Message
 		for round := 0; len(out) < total; round++ {
 			if round > 100_000 {
 				t.Fatalf("seed %d: %d of %d released after %d rounds", seed, len(out), total, round)
 			}
 			if p := rng.IntN(3); len(backlog[p]) > 0 {
-				k := min(1+rng.IntN(40), len(backlog[p]))
-				a.add(backlog[p][:k], t0)
+				q := a.queue(p)
+				k := min(1+rng.IntN(40), len(backlog[p]), cap(q)-len(q)) // a reader blocks when full
+				for _, m := range backlog[p][:k] {
+					q <- m
+				}
 				backlog[p] = backlog[p][k:]
 			}
+			a.pull(t0, 1+rng.IntN(50))
 			batch, _ := a.release(t0, nil, 1+rng.IntN(100))
 			out = append(out, batch...)
-			if a.lateByTime.Load()+a.lateByMemory.Load() != 0 {
+			if a.lateByTime.Load() != 0 {
 				t.Fatalf("seed %d: released early", seed)
 			}
 		}

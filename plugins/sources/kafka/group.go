@@ -74,18 +74,27 @@ func (s *Source) consume(ctx context.Context, gen *kafkago.Generation) {
 		s.leave(ctx)
 		return
 	}
-	feed := make(chan kafkago.Message, s.queue())
-	for p, off := range starts {
-		gen.Start(func(gctx context.Context) { s.readPartition(gctx, p, off, feed) })
-	}
-	var align *aligner
 	if s.cfg.Align {
-		align = newAligner(slices.Collect(maps.Keys(starts)), starts, s.cfg.AlignWait, 50*s.cfg.BatchSize, time.Now())
-		align.lateByTime, align.lateByMemory = &s.lateByTime, &s.lateByMemory
+		align := newAligner(slices.Collect(maps.Keys(starts)), starts, s.cfg.AlignWait, alignedQueue, time.Now())
+		align.lateByTime = &s.lateByTime
+		for p, off := range starts {
+			gen.Start(func(gctx context.Context) { s.readPartition(gctx, p, off, align.queue(p), align.notify) })
+		}
+		s.handOnAligned(ctx, align, ended)
+	} else {
+		// The partitions' readers share one queue, besides their own.
+		feed := make(chan kafkago.Message, 4*s.cfg.BatchSize)
+		for p, off := range starts {
+			gen.Start(func(gctx context.Context) { s.readPartition(gctx, p, off, feed, nil) })
+		}
+		s.handOnAll(ctx, feed, ended)
 	}
-	s.handOnAll(ctx, feed, ended, align)
 	s.leave(ctx)
 }
+
+// alignedQueue is how many fetched messages of a partition wait for an
+// aligned source to take them, besides those its reader queues itself.
+const alignedQueue = 256
 
 // SessionTimeout is how long the group waits for a member's heartbeat.
 // kafka-go stops heartbeating when a generation ends, so a Handover's
@@ -96,77 +105,99 @@ const (
 	HandoverTimeout = 40 * time.Second
 )
 
-// handOnAll hands on what the partition readers fetch until the
-// generation ends or the source closes.
-func (s *Source) handOnAll(ctx context.Context, feed <-chan kafkago.Message, ended <-chan struct{}, align *aligner) {
+// handOnAll hands on what the partition readers fetch, as they fetch it,
+// until the generation ends or the source closes.
+func (s *Source) handOnAll(ctx context.Context, feed <-chan kafkago.Message, ended <-chan struct{}) {
 	buf := make([]kafkago.Message, 0, s.cfg.BatchSize)
-	var aligned []kafkago.Message
-	if align != nil {
-		aligned = make([]kafkago.Message, 0, s.cfg.BatchSize)
-	}
-	var first time.Duration // how long to wait for a message; 0: until one comes
-	limit := s.cfg.BatchSize
 	for {
-		msgs, open := s.fetch(ctx, feed, ended, buf[:0], first, limit)
-		if !open {
+		msgs, open := s.fetch(ctx, feed, ended, buf[:0])
+		if !open || !s.handOnGated(ctx, msgs) {
 			return
-		}
-		if align != nil {
-			now := time.Now()
-			align.add(msgs, now)
-			var blocked bool
-			msgs, blocked = align.release(now, aligned[:0], s.cfg.BatchSize)
-			limit = s.cfg.BatchSize
-			switch {
-			case align.held == 0:
-				first = 0
-			case blocked:
-				first = align.wait // then a silent partition stops blocking
-				if align.held > 4*s.cfg.BatchSize {
-					// Waiting on a partition's fetch: read the others
-					// slowly, so they do not run far ahead meanwhile.
-					limit = throttledFetch
-					if !sleep(ctx, time.Millisecond) {
-						return
-					}
-				}
-			default:
-				first = time.Nanosecond // more to release now
-			}
-			if len(msgs) == 0 {
-				continue
-			}
-		}
-		handing := time.Now()
-		if s.gate.enter(ctx) != nil {
-			return
-		}
-		err := s.handOn(ctx, msgs)
-		s.gate.leave()
-		if err != nil {
-			return
-		}
-		if align != nil {
-			align.away(time.Since(handing))
 		}
 	}
 }
 
-// fetch waits for one message (no longer than first, if positive), then
-// takes more until limit or BatchWait has passed. open is false once the
-// generation ended or the source is closing.
-func (s *Source) fetch(ctx context.Context, feed <-chan kafkago.Message, ended <-chan struct{}, buf []kafkago.Message, first time.Duration, limit int) (_ []kafkago.Message, open bool) {
-	var timeout <-chan time.Time
-	if first > 0 {
-		t := time.NewTimer(first)
-		defer t.Stop()
-		timeout = t.C
+// handOnAligned hands on what the partition readers fetch, merged by
+// timestamp (see aligner), until the generation ends or the source closes.
+func (s *Source) handOnAligned(ctx context.Context, align *aligner, ended <-chan struct{}) {
+	buf := make([]kafkago.Message, 0, s.cfg.BatchSize)
+	for {
+		msgs, open := s.merge(ctx, align, ended, buf[:0])
+		if !open {
+			return
+		}
+		handing := time.Now()
+		if !s.handOnGated(ctx, msgs) {
+			return
+		}
+		align.away(time.Since(handing))
 	}
+}
+
+// handOnGated hands msgs on inside the pause gate; false once the source
+// is closing.
+func (s *Source) handOnGated(ctx context.Context, msgs []kafkago.Message) bool {
+	if s.gate.enter(ctx) != nil {
+		return false
+	}
+	err := s.handOn(ctx, msgs)
+	s.gate.leave()
+	return err == nil
+}
+
+// merge appends the next batch of aligned messages to buf: BatchSize of
+// them, or fewer once BatchWait has passed since the first. open is false
+// once the generation ended or the source is closing.
+func (s *Source) merge(ctx context.Context, align *aligner, ended <-chan struct{}, buf []kafkago.Message) (_ []kafkago.Message, open bool) {
+	var due time.Time // when a partial batch goes anyway
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		now := time.Now()
+		pulled := align.pull(now, s.cfg.BatchSize)
+		var blocked time.Duration
+		buf, blocked = align.release(now, buf, s.cfg.BatchSize)
+		if len(buf) == s.cfg.BatchSize {
+			return buf, true
+		}
+		if pulled > 0 {
+			continue
+		}
+		wait := time.Duration(-1) // until a reader queues a message
+		if len(buf) > 0 {
+			if due.IsZero() {
+				due = now.Add(s.cfg.BatchWait)
+			}
+			if wait = due.Sub(now); wait <= 0 {
+				return buf, true
+			}
+		}
+		if blocked > 0 && (wait < 0 || blocked < wait) {
+			wait = blocked // then the partition counts as silent
+		}
+		var expired <-chan time.Time
+		if wait >= 0 {
+			timer.Reset(wait)
+			expired = timer.C
+		}
+		select {
+		case <-align.notify:
+		case <-expired:
+		case <-ended:
+			return buf, false
+		case <-ctx.Done():
+			return buf, false
+		}
+	}
+}
+
+// fetch waits for one message, then takes more until BatchSize or
+// BatchWait has passed. open is false once the generation ended or the
+// source is closing.
+func (s *Source) fetch(ctx context.Context, feed <-chan kafkago.Message, ended <-chan struct{}, buf []kafkago.Message) (_ []kafkago.Message, open bool) {
 	select {
 	case m := <-feed:
 		buf = append(buf, m)
-	case <-timeout:
-		return buf, true
 	case <-ended:
 		return buf, false
 	case <-ctx.Done():
@@ -174,7 +205,7 @@ func (s *Source) fetch(ctx context.Context, feed <-chan kafkago.Message, ended <
 	}
 	wait := time.NewTimer(s.cfg.BatchWait)
 	defer wait.Stop()
-	for len(buf) < limit {
+	for len(buf) < s.cfg.BatchSize {
 		select {
 		case m := <-feed:
 			buf = append(buf, m)
@@ -195,37 +226,18 @@ func (s *Source) fetch(ctx context.Context, feed <-chan kafkago.Message, ended <
 	return buf, true
 }
 
-// queue is how many fetched messages of all partitions wait in the feed to
-// be handed on; each partition's reader queues some more itself. Aligned,
-// the queue is short: a message of a lagging partition reaches the source
-// only after everything queued before it.
-func (s *Source) queue() int {
-	if s.cfg.Align {
-		return 256
-	}
-	return 4 * s.cfg.BatchSize
-}
-
 // readPartition fetches one partition from offset into feed until the
-// generation ends. It never returns earlier: kafka-go ends a generation
-// as soon as one of its functions returns.
-func (s *Source) readPartition(ctx context.Context, p int, offset int64, feed chan<- kafkago.Message) {
-	// Aligned, a partition's fetch is smaller and its reader's queue
-	// short, so that no partition runs far ahead of the others: what they
-	// bring in while one partition's fetch is outstanding has to be held.
-	// With a queue of 256 per partition, a benchmark run held its
-	// 50-batch limit and handed messages on out of order now and then.
-	maxBytes, queue := 8<<20, s.cfg.BatchSize
-	if s.cfg.Align {
-		maxBytes, queue = 1<<20, 64
-	}
+// generation ends, signalling notify (if not nil) after each message. It
+// never returns earlier: kafka-go ends a generation as soon as one of its
+// functions returns.
+func (s *Source) readPartition(ctx context.Context, p int, offset int64, feed chan<- kafkago.Message, notify chan<- struct{}) {
 	log := s.dec.log.With("partition", p)
 	r := kafkago.NewReader(kafkago.ReaderConfig{
 		Brokers:         s.cfg.Brokers,
 		Topic:           s.cfg.Topic,
 		Partition:       p,
-		QueueCapacity:   queue,
-		MaxBytes:        maxBytes,
+		QueueCapacity:   s.cfg.BatchSize,
+		MaxBytes:        8 << 20,
 		MaxWait:         500 * time.Millisecond,
 		ReadLagInterval: -1,
 		Dialer:          s.cfg.dialer(),
@@ -262,6 +274,10 @@ func (s *Source) readPartition(ctx context.Context, p int, offset int64, feed ch
 		case feed <- m:
 		case <-ctx.Done():
 			return
+		}
+		select {
+		case notify <- struct{}{}:
+		default:
 		}
 	}
 }

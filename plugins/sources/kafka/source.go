@@ -63,8 +63,8 @@ type Source struct {
 	retries     atomic.Uint64
 	generations atomic.Uint64 // group generations joined; read by tests
 	// Messages the aligner handed on while a partition that may hold
-	// earlier ones had nothing buffered: it was silent, or too much was held.
-	lateByTime, lateByMemory atomic.Uint64
+	// earlier ones had nothing buffered and was silent.
+	lateByTime atomic.Uint64
 }
 
 // Open starts consuming in the background.
@@ -287,10 +287,6 @@ func (s *Source) Close() error {
 	})
 	return err
 }
-
-// throttledFetch is how many messages an aligned source takes per
-// millisecond while it waits on a lagging partition.
-const throttledFetch = 256
 
 // sleep waits d, returning false if ctx ended first.
 func sleep(ctx context.Context, d time.Duration) bool {

@@ -40,14 +40,13 @@ type Stats struct {
 	LastError string `json:"last_error,omitempty"`
 	// OutOfOrder counts what an aligned source handed on before a lagging
 	// partition had caught up, because that partition was silent for
-	// AlignWait (Silent) or 50 batches were held (Memory).
+	// AlignWait.
 	OutOfOrder *OutOfOrder `json:"out_of_order,omitempty"`
 }
 
 // OutOfOrder is Stats.OutOfOrder.
 type OutOfOrder struct {
 	Silent uint64 `json:"silent"`
-	Memory uint64 `json:"memory"`
 }
 
 // Stats reads the counters and asks the cluster for each partition's
@@ -62,7 +61,7 @@ func (s *Source) Stats(ctx context.Context) (Stats, error) {
 	}
 	s.mu.Unlock()
 	if s.cfg.Align {
-		st.OutOfOrder = &OutOfOrder{Silent: s.lateByTime.Load(), Memory: s.lateByMemory.Load()}
+		st.OutOfOrder = &OutOfOrder{Silent: s.lateByTime.Load()}
 	}
 	offs, err := partitionOffsets(ctx, s.cfg.Brokers, s.cfg.Group, s.cfg.Topic)
 	if err != nil {
