@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"io/fs"
+	"os"
+	"strconv"
 	"testing"
 	"time"
 
@@ -20,16 +22,31 @@ func BenchmarkShippedPipeline(b *testing.B) {
 	defer rt.Close()
 	files, _ := fs.Glob(queries.Files, "*.sql")
 	deployFiles(b, rt, files...)
-	cfg := generator.DefaultConfig()
-	cfg.Users = 100_000
-	cfg.AbuseRate = 0
-	cfg.Count = b.N
-	batches := eventBatches(b, cfg)
+	batches := eventBatches(b, benchConfig(b))
 	b.ReportAllocs()
 	b.ResetTimer()
 	ingestAll(b, rt, batches)
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+// benchConfig is the generator's traffic for the pipeline benchmarks:
+// b.N events of 100,000 users, about 200 per second of event time (some
+// 2,000 per 10-second window), or SLUICE_BENCH_RATE per second.
+func benchConfig(b *testing.B) generator.Config {
+	cfg := generator.DefaultConfig()
+	cfg.Users = 100_000
+	cfg.AbuseRate = 0
+	cfg.Count = b.N
+	if s := os.Getenv("SLUICE_BENCH_RATE"); s != "" {
+		rate, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			b.Fatalf("SLUICE_BENCH_RATE=%q: %v", s, err)
+		}
+		cfg.Rate = rate
+		cfg = cfg.WithUsersForRate()
+	}
+	return cfg
 }
 
 // eventBatches generates the config's events as 1000-event batches.
@@ -99,11 +116,7 @@ func deployFiles(b *testing.B, rt *operators.Runtime, files ...string) {
 // its own, in this goroutine, over generated events that went through the
 // collector and enrichment statements first: its CPU cost per event.
 func BenchmarkPageMetrics(b *testing.B) {
-	cfg := generator.DefaultConfig()
-	cfg.Users = 100_000
-	cfg.AbuseRate = 0
-	cfg.Count = b.N
-	batches := eventBatches(b, cfg)
+	batches := eventBatches(b, benchConfig(b))
 	for _, f := range []string{"01_collector.sql", "03_enrichment.sql"} {
 		op := buildFirst(b, f)
 		for i, batch := range batches {
