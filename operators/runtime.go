@@ -142,6 +142,18 @@ func (rt *Runtime) Declare(name string) {
 	rt.stream(name)
 }
 
+// Pending is how many records a stream holds that its statements have not
+// taken yet (0 for no such stream).
+func (rt *Runtime) Pending(name string) int {
+	rt.mu.Lock()
+	s := rt.streams[name]
+	rt.mu.Unlock()
+	if s == nil {
+		return 0
+	}
+	return int(s.pending.Load())
+}
+
 // HasStream reports whether a stream of that name exists.
 func (rt *Runtime) HasStream(name string) bool {
 	rt.mu.Lock()

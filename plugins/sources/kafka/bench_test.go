@@ -43,6 +43,8 @@ type counter struct{ n atomic.Int64 }
 
 func (c *counter) Declare(string) {}
 
+func (c *counter) Pending(string) int { return 0 }
+
 func (c *counter) Ingest(_ string, batch []*operators.Record) error {
 	c.n.Add(int64(len(batch)))
 	return nil

@@ -137,12 +137,31 @@ func (s *Source) handOnAligned(ctx context.Context, align *aligner, ended <-chan
 // handOnGated hands msgs on inside the pause gate; false once the source
 // is closing.
 func (s *Source) handOnGated(ctx context.Context, msgs []kafkago.Message) bool {
-	if s.gate.enter(ctx) != nil {
+	if !s.waitForRoom(ctx) || s.gate.enter(ctx) != nil {
 		return false
 	}
 	err := s.handOn(ctx, msgs)
 	s.gate.leave()
 	return err == nil
+}
+
+// pendingBatches is how many batches a source lets its stream hold that the
+// stream's statements have not taken. The topic is the buffer: a deeper
+// stream queue would only hold more in memory, and lengthen the drain of
+// every checkpoint (up to two seconds with the 128-batch ingest queue,
+// reading a backlog into the shipped pipeline).
+const pendingBatches = 8
+
+// waitForRoom waits, outside the pause gate, until the stream holds fewer
+// than pendingBatches batches; false once the source is closing.
+func (s *Source) waitForRoom(ctx context.Context) bool {
+	backoff := newBackoff(10 * time.Millisecond)
+	for s.target.Pending(s.cfg.Stream) >= pendingBatches*s.cfg.BatchSize {
+		if !backoff.wait(ctx) {
+			return false
+		}
+	}
+	return true
 }
 
 // merge appends the next batch of aligned messages to buf: BatchSize of

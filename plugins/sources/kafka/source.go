@@ -32,10 +32,12 @@ import (
 // satisfies it; it returns operators.ErrBackpressure when the stream's
 // queue is full and nothing was taken. Declare creates a stream the source
 // feeds (its own, and the dead letters) past any bound on the streams
-// ingest may create.
+// ingest may create. Pending is how many records a stream holds that its
+// statements have not taken yet.
 type Ingester interface {
 	Ingest(stream string, batch []*operators.Record) error
 	Declare(stream string)
+	Pending(stream string) int
 }
 
 // Source consumes one topic with a consumer group into one stream.

@@ -178,6 +178,35 @@ func TestBackpressureRetriedWithoutLossOrDuplicates(t *testing.T) {
 	}
 }
 
+// TestWaitsWhileStreamIsFull: a source hands nothing on while its stream
+// holds pendingBatches batches its statements have not taken, and
+// everything once they take them.
+func TestWaitsWhileStreamIsFull(t *testing.T) {
+	for _, align := range []bool{false, true} {
+		t.Run(fmt.Sprintf("align=%v", align), func(t *testing.T) {
+			c := kafkatest.Start(t, kafkatest.Topic("events", 2))
+			produceKnown(t, c, "events", 2, 100)
+			tg := newTarget()
+			full := true
+			tg.pending = func() int {
+				if full {
+					return pendingBatches * 10
+				}
+				return pendingBatches*10 - 1
+			}
+			open(t, Config{Brokers: c.Brokers, Topic: "events", Group: "g", Stream: "ev", BatchSize: 10, Align: align, CommitInterval: -1}, tg)
+			waitFor(t, "the source to ask three times", func() bool { tg.mu.Lock(); defer tg.mu.Unlock(); return tg.asked >= 3 })
+			if n := tg.count("ev"); n != 0 {
+				t.Fatalf("%d records handed on to a full stream", n)
+			}
+			tg.mu.Lock()
+			full = false
+			tg.mu.Unlock()
+			waitFor(t, "100 records", func() bool { return tg.count("ev") == 100 })
+		})
+	}
+}
+
 func TestPoisonMessagesDeadLettered(t *testing.T) {
 	c := kafkatest.Start(t, kafkatest.Topic("events", 1))
 	c.Produce(t, "events",

@@ -18,6 +18,9 @@ type target struct {
 	// refuse is asked on every call (n counts calls from 1); true answers
 	// ErrBackpressure and takes nothing.
 	refuse func(n int, batch []*operators.Record) bool
+	// pending, when set, answers Pending; asked counts the calls.
+	pending func() int
+	asked   int
 }
 
 func newTarget() *target { return &target{streams: map[string][]*operators.Record{}} }
@@ -35,6 +38,16 @@ func (t *target) Ingest(stream string, batch []*operators.Record) error {
 }
 
 func (t *target) Declare(string) {}
+
+func (t *target) Pending(string) int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.asked++
+	if t.pending == nil {
+		return 0
+	}
+	return t.pending()
+}
 
 func (t *target) records(stream string) []*operators.Record {
 	t.mu.Lock()
