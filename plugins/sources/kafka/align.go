@@ -16,15 +16,15 @@ import (
 // that interleaved differently would compute different windows.
 //
 // Each partition's reader queues into a channel of its own, and the aligner
-// takes from a channel only while that partition has fewer than room
-// messages waiting here. It lets the earliest head go only while every
-// other partition that may still hold earlier messages has a head too. A
-// partition holds the others back while it is known to have more (its
-// fetched offset is below the high watermark its last fetch reported) or
-// has not been heard from since the source opened, but never for longer
-// than wait without a message from it. While it does, the other
-// partitions' readers wait on their full channels: memory stays bounded
-// and nothing is fetched that cannot be handed on.
+// takes from a channel (pull) only while that partition has fewer than a
+// given number of messages waiting here. It lets the earliest head go only
+// while every other partition that may still hold earlier messages has a
+// head too. A partition holds the others back while it is known to have
+// more (its fetched offset is below the high watermark its last fetch
+// reported) or has not been heard from since the generation began, but
+// never for longer than wait without a message from it. While it does, the
+// other partitions' readers stop at their full queues, so memory stays
+// bounded: what they read ahead is a queue and a fetch per partition.
 type aligner struct {
 	wait  time.Duration
 	parts []*partQueue // by partition
@@ -45,11 +45,13 @@ type partQueue struct {
 	head     int
 	fetched  int64 // offset after the last message taken in; -1: none yet
 	hw       int64 // the partition's high watermark at the last fetch
+	heard    bool  // a message came since the generation began
 	lastSeen time.Time
 }
 
-// newAligner starts with a generation's partitions as unheard of, and their
-// start positions where those are offsets (not "first" or "last"). Each
+// newAligner starts with a generation's partitions as unheard of, with
+// their start positions where those are offsets (not "first" or "last"),
+// below which messages are dropped. Each
 // partition's reader queues up to queue messages (0: none, for tests that
 // add).
 func newAligner(partitions []int, resume map[int]int64, wait time.Duration, queue int, now time.Time) *aligner {
@@ -77,21 +79,10 @@ func (a *aligner) queue(p int) chan<- kafkago.Message {
 	return nil
 }
 
-// add takes fetched messages of the aligner's partitions in.
-func (a *aligner) add(msgs []kafkago.Message, now time.Time) {
-	for _, m := range msgs {
-		for _, q := range a.parts {
-			if q.p == m.Partition {
-				a.take(q, m, now)
-			}
-		}
-	}
-}
-
 // take takes one message of q in, dropping it if it is before what was
 // taken.
 func (a *aligner) take(q *partQueue, m kafkago.Message, now time.Time) {
-	q.lastSeen = now
+	q.lastSeen, q.heard = now, true
 	q.hw = max(q.hw, m.HighWaterMark)
 	if m.Offset < q.fetched {
 		return
@@ -143,12 +134,15 @@ func (a *aligner) away(d time.Duration) {
 }
 
 // behind reports whether a partition with nothing buffered may still
-// deliver messages earlier than what the others hold.
-func (q *partQueue) behind() bool { return q.fetched < 0 || q.fetched < q.hw }
+// deliver messages earlier than what the others hold. Until it is heard
+// from, where it starts says nothing of what it holds.
+func (q *partQueue) behind() bool { return !q.heard || q.fetched < q.hw }
 
 // release appends up to n messages in timestamp order (then partition,
 // then offset) to out. blocked, when positive, says that messages are held
-// waiting for a partition, which counts as silent after that long.
+// waiting for a partition, which counts as silent after that long. n must
+// not exceed what pull lets a partition hold: a partition that drained
+// within one release would look silent since its last pull.
 func (a *aligner) release(now time.Time, out []kafkago.Message, n int) (_ []kafkago.Message, blocked time.Duration) {
 	for len(out) < n && a.held > 0 {
 		var next *partQueue
@@ -160,7 +154,7 @@ func (a *aligner) release(now time.Time, out []kafkago.Message, n int) (_ []kafk
 						return out, a.wait - silent
 					}
 					// A partition never heard from is empty.
-					overTime = overTime || q.fetched >= 0
+					overTime = overTime || q.heard
 				}
 				continue
 			}

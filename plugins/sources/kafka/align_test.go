@@ -1,6 +1,7 @@
 package kafka
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"testing"
@@ -15,6 +16,15 @@ import (
 // partitions whose timestamps interleave: an aligned source hands every
 // message on in timestamp order, however the fetches interleave.
 func TestAlignMergesPartitionsByTimestamp(t *testing.T) {
+	// Resumed (from a checkpoint, or at the group's committed offsets),
+	// every partition starts at a known offset, and still holds the others
+	// back until it is heard from.
+	for _, resume := range []map[int]int64{nil, {0: 0, 1: 0, 2: 0}} {
+		t.Run(fmt.Sprintf("resume=%v", resume), func(t *testing.T) { testAlignMerges(t, resume) })
+	}
+}
+
+func testAlignMerges(t *testing.T, resume map[int]int64) {
 	c := kafkatest.Start(t, kafkatest.Topic("events", 3))
 	const perPartition = 3000
 	base := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -29,11 +39,23 @@ func TestAlignMergesPartitionsByTimestamp(t *testing.T) {
 		}
 	}
 	tg := newTarget()
-	open(t, Config{Brokers: c.Brokers, Topic: "events", Group: "g", Stream: "ev", CommitInterval: -1, Align: true}, tg)
+	open(t, Config{Brokers: c.Brokers, Topic: "events", Group: "g", Stream: "ev", CommitInterval: -1, Align: true, Resume: resume}, tg)
 	waitFor(t, "every message", func() bool { return tg.count("ev") == 3*perPartition })
 	for i, r := range tg.records("ev") {
 		if got := r.Get("t").I; got != int64(i) {
 			t.Fatalf("message %d handed on has t=%d: partitions were not merged by timestamp", i, got)
+		}
+	}
+}
+
+// add takes fetched messages of the aligner's partitions in, as pull
+// would from their queues.
+func (a *aligner) add(msgs []kafkago.Message, now time.Time) {
+	for _, m := range msgs {
+		for _, q := range a.parts {
+			if q.p == m.Partition {
+				a.take(q, m, now)
+			}
 		}
 	}
 }
@@ -60,6 +82,7 @@ func TestAlignerRelease(t *testing.T) {
 	}{
 		{"partition 1 not heard from yet holds partition 0", nil, []kafkago.Message{msg(0, 0, 10, 5)}, 0, "", true},
 		{"until it has been silent for the wait", nil, []kafkago.Message{msg(0, 0, 10, 5)}, 2 * time.Second, "0/0 ", false},
+		{"so does one resumed at an offset", map[int]int64{0: 4, 1: 7}, []kafkago.Message{msg(0, 4, 10, 5)}, 0, "", true},
 		{"merged by time, then partition", nil, []kafkago.Message{msg(0, 0, 10, 2), msg(0, 1, 30, 2), msg(1, 0, 10, 2), msg(1, 1, 20, 2)}, 0, "0/0 1/0 1/1 0/1 ", false},
 		{"a partition with more to fetch holds the others", nil, []kafkago.Message{msg(0, 0, 10, 5), msg(1, 0, 20, 2), msg(1, 1, 30, 2)}, 0, "0/0 ", true},
 		{"a caught-up partition does not", nil, []kafkago.Message{msg(0, 0, 10, 1), msg(1, 0, 20, 2), msg(1, 1, 30, 2)}, 0, "0/0 1/0 1/1 ", false},
@@ -178,5 +201,41 @@ func TestAlignerRandomFetches(t *testing.T) {
 					out[i].Partition, out[i].Offset, out[i].Time, out[i-1].Partition, out[i-1].Offset, out[i-1].Time)
 			}
 		}
+	}
+}
+
+// TestMergeWaits drives the source's merge loop: a partial batch goes
+// after BatchWait, a partition with more to fetch holds the others until
+// it has been silent for AlignWait (then what goes ahead of it is
+// counted), and the end of the generation ends it.
+func TestMergeWaits(t *testing.T) {
+	s := &Source{cfg: Config{BatchSize: 10, BatchWait: 5 * time.Millisecond, AlignWait: 100 * time.Millisecond}}
+	a := newAligner([]int{0, 1}, nil, s.cfg.AlignWait, 16, time.Now())
+	a.lateByTime = &s.lateByTime
+	msg := func(p int, off int64, ts, hw int64) kafkago.Message {
+		return kafkago.Message{Partition: p, Offset: off, Time: time.UnixMilli(ts), HighWaterMark: hw}
+	}
+	a.queue(1) <- msg(1, 0, 1, 5) // partition 1 has four more to fetch
+	for off := range int64(3) {
+		a.queue(0) <- msg(0, off, 10+off, 3)
+	}
+	ended := make(chan struct{})
+	merge := func() string {
+		got, open := s.merge(context.Background(), a, ended, nil)
+		out := fmt.Sprint(open)
+		for _, m := range got {
+			out += fmt.Sprintf(" %d/%d", m.Partition, m.Offset)
+		}
+		return out
+	}
+	if got := merge(); got != "true 1/0" {
+		t.Errorf("first batch %q, want partition 1's message alone, after BatchWait", got)
+	}
+	if got := merge(); got != "true 0/0 0/1 0/2" || s.lateByTime.Load() != 3 {
+		t.Errorf("second batch %q with %d counted early; want partition 0's three once partition 1 is silent, counted", got, s.lateByTime.Load())
+	}
+	close(ended)
+	if got := merge(); got != "false" {
+		t.Errorf("after the generation ended: %q, want nothing and not open", got)
 	}
 }

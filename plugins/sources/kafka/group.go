@@ -111,7 +111,7 @@ func (s *Source) handOnAll(ctx context.Context, feed <-chan kafkago.Message, end
 	buf := make([]kafkago.Message, 0, s.cfg.BatchSize)
 	for {
 		msgs, open := s.fetch(ctx, feed, ended, buf[:0])
-		if !open || !s.handOnGated(ctx, msgs) {
+		if !open || !s.handOnGated(ctx, ended, msgs) {
 			return
 		}
 	}
@@ -127,17 +127,17 @@ func (s *Source) handOnAligned(ctx context.Context, align *aligner, ended <-chan
 			return
 		}
 		handing := time.Now()
-		if !s.handOnGated(ctx, msgs) {
+		if !s.handOnGated(ctx, ended, msgs) {
 			return
 		}
 		align.away(time.Since(handing))
 	}
 }
 
-// handOnGated hands msgs on inside the pause gate; false once the source
-// is closing.
-func (s *Source) handOnGated(ctx context.Context, msgs []kafkago.Message) bool {
-	if !s.waitForRoom(ctx) || s.gate.enter(ctx) != nil {
+// handOnGated hands msgs on inside the pause gate; false once the
+// generation ended or the source is closing.
+func (s *Source) handOnGated(ctx context.Context, ended <-chan struct{}, msgs []kafkago.Message) bool {
+	if !s.waitForRoom(ctx, ended) || s.gate.enter(ctx) != nil {
 		return false
 	}
 	err := s.handOn(ctx, msgs)
@@ -153,11 +153,20 @@ func (s *Source) handOnGated(ctx context.Context, msgs []kafkago.Message) bool {
 const pendingBatches = 8
 
 // waitForRoom waits, outside the pause gate, until the stream holds fewer
-// than pendingBatches batches; false once the source is closing.
-func (s *Source) waitForRoom(ctx context.Context) bool {
+// than pendingBatches batches; each wait counts as a back-pressure retry.
+// It returns false once the generation ended or the source is closing.
+func (s *Source) waitForRoom(ctx context.Context, ended <-chan struct{}) bool {
 	backoff := newBackoff(10 * time.Millisecond)
 	for s.target.Pending(s.cfg.Stream) >= pendingBatches*s.cfg.BatchSize {
-		if !backoff.wait(ctx) {
+		s.retries.Add(1)
+		t := time.NewTimer(backoff.next())
+		select {
+		case <-t.C:
+		case <-ended:
+			t.Stop()
+			return false
+		case <-ctx.Done():
+			t.Stop()
 			return false
 		}
 	}
@@ -172,6 +181,11 @@ func (s *Source) merge(ctx context.Context, align *aligner, ended <-chan struct{
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
+		select {
+		case <-ended: // a rebalance: hand on no more of what is queued
+			return buf, false
+		default:
+		}
 		now := time.Now()
 		pulled := align.pull(now, s.cfg.BatchSize)
 		var blocked time.Duration

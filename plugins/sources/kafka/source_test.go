@@ -194,7 +194,7 @@ func TestWaitsWhileStreamIsFull(t *testing.T) {
 				}
 				return pendingBatches*10 - 1
 			}
-			open(t, Config{Brokers: c.Brokers, Topic: "events", Group: "g", Stream: "ev", BatchSize: 10, Align: align, CommitInterval: -1}, tg)
+			s := open(t, Config{Brokers: c.Brokers, Topic: "events", Group: "g", Stream: "ev", BatchSize: 10, Align: align, CommitInterval: -1}, tg)
 			waitFor(t, "the source to ask three times", func() bool { tg.mu.Lock(); defer tg.mu.Unlock(); return tg.asked >= 3 })
 			if n := tg.count("ev"); n != 0 {
 				t.Fatalf("%d records handed on to a full stream", n)
@@ -203,6 +203,9 @@ func TestWaitsWhileStreamIsFull(t *testing.T) {
 			full = false
 			tg.mu.Unlock()
 			waitFor(t, "100 records", func() bool { return tg.count("ev") == 100 })
+			if st, err := s.Stats(context.Background()); err != nil || st.Retries < 3 {
+				t.Errorf("backpressure_retries %d (%v), want the waits counted", st.Retries, err)
+			}
 		})
 	}
 }

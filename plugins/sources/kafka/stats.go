@@ -30,7 +30,7 @@ type Stats struct {
 	EventTime   bool             `json:"event_time"`
 	Consumed    uint64           `json:"consumed"`             // records handed on
 	DeadLetters uint64           `json:"dead_letters"`         // poison messages sent to _dead_letter
-	Retries     uint64           `json:"backpressure_retries"` // hand-ons refused by a full stream queue
+	Retries     uint64           `json:"backpressure_retries"` // waits for a stream's queue to make room
 	Partitions  []PartitionStats `json:"partitions"`
 	// Members are the client ids of the consumer group's members.
 	Members []string `json:"members"`
