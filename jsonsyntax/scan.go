@@ -53,10 +53,12 @@ func Unexpected(b []byte, i int, want string) *Error {
 	if i >= len(b) {
 		return &Error{i, "unexpected end of input, expected " + want}
 	}
-	return &Error{i, fmt.Sprintf("unexpected %s, expected %s", quoteChar(b[i]), want)}
+	return &Error{i, fmt.Sprintf("unexpected %s, expected %s", QuoteByte(b[i]), want)}
 }
 
-func quoteChar(c byte) string {
+// QuoteByte names a byte of JSON text in a message: 'x' when printable
+// ASCII, byte 0xff otherwise.
+func QuoteByte(c byte) string {
 	if c < 0x20 || c >= 0x7f {
 		return fmt.Sprintf("byte 0x%02x", c)
 	}
@@ -181,10 +183,10 @@ func scanString(b []byte, i int) (int, *Error) {
 				}
 				i += 6
 			default:
-				return i, &Error{i, "invalid escape " + quoteChar(b[i+1]) + " in string"}
+				return i, &Error{i, "invalid escape " + QuoteByte(b[i+1]) + " in string"}
 			}
 		case c < 0x20:
-			return i, &Error{i, "control character " + quoteChar(c) + " in string"}
+			return i, &Error{i, "control character " + QuoteByte(c) + " in string"}
 		default:
 			r, size := utf8.DecodeRune(b[i:])
 			if r == utf8.RuneError && size == 1 {

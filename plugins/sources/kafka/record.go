@@ -81,7 +81,7 @@ func notObject(v []byte) string {
 	case i == len(v):
 		return "empty message value"
 	case v[i] != '{':
-		return "message value is not a JSON object (starts with " + strconv.QuoteRune(rune(v[i])) + ")"
+		return "message value is not a JSON object (starts with " + jsonsyntax.QuoteByte(v[i]) + ")"
 	}
 	end, err := jsonsyntax.Object(v, i, 1)
 	if err != nil {

@@ -30,6 +30,7 @@ func TestNotObject(t *testing.T) {
 		{name: "blank", value: " \n", want: "empty message value"},
 		{name: "not JSON", value: `not json`, want: "message value is not a JSON object (starts with 'n')"},
 		{name: "array", value: `[1,2]`, want: "message value is not a JSON object (starts with '[')"},
+		{name: "binary", value: "\xff\x00", want: "message value is not a JSON object (starts with byte 0xff)"},
 		{name: "truncated object", value: `{"a":`, want: "message value is not valid JSON: unexpected end of input, expected a value at byte 5"},
 		{name: "truncated object padded", value: `  {"a":1`, want: "message value is not valid JSON: unexpected end of input, expected ',' or '}' after object value at byte 8"},
 		{name: "invalid UTF-8 in a string", value: "{\"a\":\"\xff\"}", want: "message value is not valid JSON: invalid UTF-8 in string at byte 6"},
