@@ -51,9 +51,8 @@ type partQueue struct {
 
 // newAligner starts with a generation's partitions as unheard of, with
 // their start positions where those are offsets (not "first" or "last"),
-// below which messages are dropped. Each
-// partition's reader queues up to queue messages (0: none, for tests that
-// add).
+// below which messages are dropped. Each partition's reader queues up to
+// queue messages (0: no queues, for tests that add).
 func newAligner(partitions []int, resume map[int]int64, wait time.Duration, queue int, now time.Time) *aligner {
 	a := &aligner{wait: wait, notify: make(chan struct{}, 1), lateByTime: new(atomic.Uint64)}
 	for _, p := range slices.Sorted(slices.Values(partitions)) {
