@@ -79,13 +79,23 @@ func (n *node) stop() {
 func (n *node) rows(t *testing.T, want int) []string {
 	t.Helper()
 	var out []string
+	for _, r := range receive(t, "rows", n.sub.C, want) {
+		out = append(out, fmt.Sprintf("%d:%s:%d:%d", r.Get("window_start").I, r.Get("k").S, r.Get("n").I, r.Get("total").I))
+	}
+	return out
+}
+
+// receive takes n values from c, failing after 30 seconds.
+func receive[T any](t *testing.T, what string, c <-chan T, n int) []T {
+	t.Helper()
+	var out []T
 	timeout := time.After(30 * time.Second)
-	for len(out) < want {
+	for len(out) < n {
 		select {
-		case r := <-n.sub.C:
-			out = append(out, fmt.Sprintf("%d:%s:%d:%d", r.Get("window_start").I, r.Get("k").S, r.Get("n").I, r.Get("total").I))
+		case v := <-c:
+			out = append(out, v)
 		case <-timeout:
-			t.Fatalf("got rows %v, want %d", out, want)
+			t.Fatalf("got %s %v, want %d", what, out, n)
 		}
 	}
 	return out

@@ -78,17 +78,7 @@ func (m *member) owns(parts ...int) bool {
 // take reads n rows.
 func (m *member) take(t *testing.T, n int) []string {
 	t.Helper()
-	var out []string
-	timeout := time.After(30 * time.Second)
-	for len(out) < n {
-		select {
-		case r := <-m.rows:
-			out = append(out, r)
-		case <-timeout:
-			t.Fatalf("%s: got rows %v, want %d", m.name, out, n)
-		}
-	}
-	return out
+	return receive(t, m.name+"'s rows", m.rows, n)
 }
 
 // produceUsers writes events i in [from, to): ts i seconds, v = i, user
