@@ -32,7 +32,8 @@ func BenchmarkShippedPipeline(b *testing.B) {
 
 // benchConfig is the generator's traffic for the pipeline benchmarks:
 // b.N events of 100,000 users, about 200 per second of event time (some
-// 2,000 per 10-second window), or SLUICE_BENCH_RATE per second.
+// 2,000 per 10-second window); or SLUICE_BENCH_RATE per second, with as
+// many users as that rate needs.
 func benchConfig(b *testing.B) generator.Config {
 	cfg := generator.DefaultConfig()
 	cfg.Users = 100_000
