@@ -105,7 +105,7 @@ func TestKafkaStreamListedBeforeUse(t *testing.T) {
 	c := kafkatest.Start(t, kafkatest.Topic("clicks", 1))
 	ts := newKafkaServer(t, c, Config{})
 	ts.do(http.MethodPost, "/v1/streams", []byte(`{"name":"quiet","kafka":{"topic":"clicks","start":"latest"}}`)).expect(t, http.StatusCreated, "")
-	want := `[{"name":"quiet","ingested":0,"queue_depth":0,"queue_capacity_batches":128,"readers":[],"rate":0,"kafka":{"stream":"quiet","topic":"clicks","group":"sluice","start":"latest","event_time":false,"consumed":0,"dead_letters":0,"backpressure_retries":0,"partitions":[{"partition":0,"position":-1,"committed":-1,"end":0,"lag":0}],"members":["sluice"]}}]`
+	want := `[{"name":"quiet","ingested":0,"queue_depth":0,"queue_capacity_batches":128,"readers":[],"rate":0,"kafka":{"stream":"quiet","topic":"clicks","group":"sluice","start":"latest","event_time":false,"consumed":0,"dead_letters":0,"backpressure_retries":0,"aborted_transactions":0,"partitions":[{"partition":0,"position":-1,"committed":-1,"end":0,"lag":0}],"members":["sluice"]}}]`
 	var r response
 	waitFor(t, 30*time.Second, "the consumer to join its group", func() bool {
 		r = ts.do(http.MethodGet, "/v1/streams", nil)

@@ -3,6 +3,7 @@ package kafka
 import (
 	"log/slog"
 	"strconv"
+	"sync/atomic"
 
 	kafkago "github.com/segmentio/kafka-go"
 
@@ -30,16 +31,28 @@ type decoder struct {
 	topic     string
 	stream    string
 	log       *slog.Logger
+	// aborted counts the markers of aborted transactions read: the
+	// transactions' records were handed on (see marker).
+	aborted atomic.Uint64
 }
 
 // decode splits msgs into records for the stream and dead letters for
-// messages that are not a JSON object. now is the arrival time in ms.
+// messages that are not a JSON object, and drops transaction markers. now
+// is the arrival time in ms.
 func (d *decoder) decode(msgs []kafkago.Message, now int64) (recs, dead []*operators.Record) {
 	slab := make([]operators.Record, len(msgs))
 	vals := make([]operators.Value, len(msgs)*nFields)
 	recs = make([]*operators.Record, 0, len(msgs))
 	for i := range msgs {
 		m := &msgs[i]
+		if isMarker, abort := marker(m); isMarker {
+			if abort {
+				d.aborted.Add(1)
+				d.log.Warn("kafka transaction aborted: its records were read as committed ones",
+					"partition", m.Partition, "offset", m.Offset)
+			}
+			continue
+		}
 		if reason := notObject(m.Value); reason != "" {
 			dead = append(dead, d.deadLetter(m, reason, now))
 			continue
@@ -68,6 +81,22 @@ func keyValue(k []byte) operators.Value {
 		return operators.Null()
 	}
 	return operators.Str(string(k))
+}
+
+// marker reports whether m is a transaction marker (a control record a
+// transactional producer's commit or abort writes), and whether it ends an
+// aborted transaction. kafka-go hands markers on as messages and tells
+// neither them nor an aborted transaction's records apart, so markers are
+// recognised by their form: a 4-byte key of version 0 and type 0 (abort) or
+// 1 (commit), and a value of a version (0 so far) and the coordinator's
+// epoch. A JSON value never starts with a zero byte, so no event is
+// mistaken for one.
+func marker(m *kafkago.Message) (isMarker, abort bool) {
+	k, v := m.Key, m.Value
+	if len(k) != 4 || k[0] != 0 || k[1] != 0 || k[2] != 0 || k[3] > 1 || len(v) < 6 || v[0] != 0 {
+		return false, false
+	}
+	return true, k[3] == 0
 }
 
 // notObject says why a message value is not one JSON object, or "". It

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"sluice/operators"
 	"sluice/plugins/sources/kafka/kafkatest"
 )
@@ -452,5 +454,57 @@ func TestResumeFromCheckpoint(t *testing.T) {
 	}
 	if got := c.Committed(t, "g", "events"); got[0] != 7 || got[1] != 3 {
 		t.Errorf("committed = %v, want the checkpoint's 7 and 3", got)
+	}
+}
+
+// TestTransactionMarkers reads a topic a transactional producer wrote: two
+// committed transactions around an aborted one. The commit and abort
+// markers are neither events nor dead letters, and the positions pass
+// them. kafka-go cannot tell an aborted transaction's records apart, so
+// they are read as committed ones; the abort is counted and logged.
+func TestTransactionMarkers(t *testing.T) {
+	c := kafkatest.Start(t, kafkatest.Topic("events", 1))
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.Brokers...), kgo.TransactionalID("tx"), kgo.DefaultProduceTopic("events"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx := context.Background()
+	for txn, commit := range []bool{true, false, true} {
+		if err := cl.BeginTransaction(); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 2 {
+			v := fmt.Sprintf(`{"txn":%d,"i":%d}`, txn, i)
+			if err := cl.ProduceSync(ctx, &kgo.Record{Value: []byte(v)}).FirstErr(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := cl.EndTransaction(ctx, kgo.TransactionEndTry(commit)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tg := newTarget()
+	s := open(t, Config{Brokers: c.Brokers, Topic: "events", Group: "g", Stream: "ev"}, tg)
+	// Offsets 0-1, 3-4 and 6-7 are records; 2, 5 and 8 the markers.
+	waitFor(t, "positions past the last marker", func() bool { return s.Positions()[0] == 9 })
+
+	var got []string
+	for _, r := range tg.records("ev") {
+		got = append(got, fmt.Sprintf("%s@%d", r.Raw, r.Get(FieldOffset).I))
+	}
+	want := []string{`{"txn":0,"i":0}@0`, `{"txn":0,"i":1}@1`, `{"txn":1,"i":0}@3`, `{"txn":1,"i":1}@4`, `{"txn":2,"i":0}@6`, `{"txn":2,"i":1}@7`}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("records = %v\nwant %v", got, want)
+	}
+	if dead := tg.records(operators.DeadLetterStream); len(dead) != 0 {
+		t.Errorf("dead letters = %v, want none", dead)
+	}
+	st, err := s.Stats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Consumed != 6 || st.DeadLetters != 0 || st.Aborted != 1 {
+		t.Errorf("stats consumed %d, dead letters %d, aborted %d; want 6, 0, 1", st.Consumed, st.DeadLetters, st.Aborted)
 	}
 }

@@ -23,15 +23,18 @@ type PartitionStats struct {
 
 // Stats describes a Kafka-backed stream for GET /v1/streams.
 type Stats struct {
-	Stream      string           `json:"stream"`
-	Topic       string           `json:"topic"`
-	Group       string           `json:"group"`
-	Start       string           `json:"start"`
-	EventTime   bool             `json:"event_time"`
-	Consumed    uint64           `json:"consumed"`             // records handed on
-	DeadLetters uint64           `json:"dead_letters"`         // poison messages sent to _dead_letter
-	Retries     uint64           `json:"backpressure_retries"` // waits for a stream's queue to make room
-	Partitions  []PartitionStats `json:"partitions"`
+	Stream      string `json:"stream"`
+	Topic       string `json:"topic"`
+	Group       string `json:"group"`
+	Start       string `json:"start"`
+	EventTime   bool   `json:"event_time"`
+	Consumed    uint64 `json:"consumed"`             // records handed on
+	DeadLetters uint64 `json:"dead_letters"`         // poison messages sent to _dead_letter
+	Retries     uint64 `json:"backpressure_retries"` // waits for a stream's queue to make room
+	// Aborted counts aborted transactions whose records were read as
+	// committed ones: kafka-go cannot filter them out.
+	Aborted    uint64           `json:"aborted_transactions"`
+	Partitions []PartitionStats `json:"partitions"`
 	// Members are the client ids of the consumer group's members.
 	Members []string `json:"members"`
 	// Warning says that a checkpointed stream's group has members of other
@@ -57,6 +60,7 @@ func (s *Source) Stats(ctx context.Context) (Stats, error) {
 	st := Stats{
 		Stream: s.cfg.Stream, Topic: s.cfg.Topic, Group: s.cfg.Group, Start: s.cfg.Start, EventTime: s.cfg.EventTime,
 		Consumed: s.consumed.Load(), DeadLetters: s.deadLetters.Load(), Retries: s.retries.Load(),
+		Aborted:   s.dec.aborted.Load(),
 		LastError: s.lastErr,
 	}
 	s.mu.Unlock()
