@@ -57,17 +57,26 @@ func decodeEvents(body []byte, ndjson bool, arrival int64) ([]*operators.Record,
 	}
 	// More follows: NDJSON, provided the first object sat on one line.
 	nl := bytes.IndexByte(body[end:], '\n')
-	if bytes.IndexByte(body[:end], '\n') >= 0 || nl < 0 || end+nl > rest {
+	if bytes.IndexByte(body[i:end], '\n') >= 0 || nl < 0 || end+nl > rest {
 		line, col := position(body, rest)
 		return nil, lineError(line, "invalid JSON: unexpected data after the object at column %d (send one object, an array of objects, or NDJSON with one object per line)", col)
 	}
-	return decodeLines(body, end+nl+1, 2, arrival, first)
+	return decodeLines(body, end+nl+1, lineOf(body, end+nl+1), arrival, first)
+}
+
+// firstRoom is the most records a body is given room for before any is
+// found: counting newlines or braces bounds the events, but a small gzip
+// body of nothing else would reserve gigabytes for none.
+const firstRoom = 4096
+
+func recordRoom(body []byte, sep byte) []operators.Record {
+	return make([]operators.Record, 0, min(bytes.Count(body, []byte{sep})+2, firstRoom))
 }
 
 // decodeLines checks NDJSON from body[pos:], which starts line number line.
 // first, if not nil, is an event already found before pos.
 func decodeLines(body []byte, pos, line int, arrival int64, first []byte) ([]*operators.Record, *decodeError) {
-	recs := make([]operators.Record, 0, bytes.Count(body[pos:], []byte{'\n'})+2)
+	recs := recordRoom(body[pos:], '\n')
 	if first != nil {
 		recs = append(recs, operators.Record{Arrival: arrival, Raw: first})
 	}
@@ -101,8 +110,7 @@ func decodeLines(body []byte, pos, line int, arrival int64, first []byte) ([]*op
 
 // decodeArray checks a JSON array of objects starting at body[pos] == '['.
 func decodeArray(body []byte, pos int, arrival int64) ([]*operators.Record, *decodeError) {
-	// Every object ends in '}', so this bounds the events: one allocation.
-	recs := make([]operators.Record, 0, bytes.Count(body[pos:], []byte{'}'}))
+	recs := recordRoom(body[pos:], '}') // every object ends in '}'
 	pos = jsonsyntax.SkipSpace(body, pos+1)
 	if pos < len(body) && body[pos] == ']' {
 		pos++

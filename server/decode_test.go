@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -31,6 +32,8 @@ func TestDecodeEvents(t *testing.T) {
 		{name: "ndjson declared", ndjson: true, body: "{\"a\":1}\n", want: []string{`{"a":1}`}},
 		{name: "ndjson blank lines and CRLF", ndjson: true, body: "\r\n{\"a\":1}\r\n\r\n  \n{\"a\":2} \r\n", want: []string{`{"a":1}`, `{"a":2}`}},
 		{name: "ndjson detected with CRLF", body: "{\"a\":1}\r\n{\"a\":2}\r\n", want: []string{`{"a":1}`, `{"a":2}`}},
+		{name: "ndjson detected after blank lines", body: "\n\r\n{\"a\":1}\n{\"a\":2}\n", want: []string{`{"a":1}`, `{"a":2}`}},
+		{name: "ndjson detected after a blank line, bad line", body: "\n{\"a\":1}\n{\"a\":}\n", err: &decodeError{Msg: `line 3: invalid JSON: unexpected '}', expected a value at column 6`, Line: 3}},
 		{name: "strings with escapes and unicode", body: `{"s":"a\"b\\c\/\b\f\n\r\t\u00e9\uD83D\uDE00","u":"héllo ✓ 😀"}`, want: []string{`{"s":"a\"b\\c\/\b\f\n\r\t\u00e9\uD83D\uDE00","u":"héllo ✓ 😀"}`}},
 		{name: "numbers", body: `{"n":[0,-0,1.5,-2e10,3E+2,4e-3,123456789012345678901234567890]}`, want: []string{`{"n":[0,-0,1.5,-2e10,3E+2,4e-3,123456789012345678901234567890]}`}},
 
@@ -169,4 +172,35 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestDecodeRoomFollowsEvents checks that what a body reserves for records
+// follows the events found, not its newlines or braces: a few kilobytes of
+// gzip can hold millions of either.
+func TestDecodeRoomFollowsEvents(t *testing.T) {
+	const n = 1 << 20
+	cases := []struct {
+		name string
+		body string
+		want int
+	}{
+		{"blank lines", "{}\n" + strings.Repeat("\n", n) + "{}", 2},
+		{"braces in a string", `[{"a":"` + strings.Repeat("}", n) + `"}]`, 1},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			body := []byte(tc.body)
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			recs, err := decodeEvents(body, false, 0)
+			runtime.ReadMemStats(&after)
+			if err != nil || len(recs) != tc.want {
+				t.Fatalf("decoded %d events, error %v; want %d", len(recs), err, tc.want)
+			}
+			// Room for every separator would be 72 MiB.
+			if got := after.TotalAlloc - before.TotalAlloc; got > 4<<20 {
+				t.Errorf("decoding allocated %d bytes for %d events", got, tc.want)
+			}
+		})
+	}
 }

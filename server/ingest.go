@@ -145,6 +145,9 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, int,
 		} else {
 			err = zr.Reset(src)
 		}
+		if err == io.EOF {
+			err = errEmptyGzip
+		}
 		if err != nil {
 			return nil, bodyErrorStatus(err), bodyError(err, limit)
 		}
@@ -164,6 +167,12 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, int,
 
 var errTooLarge = errors.New("body too large")
 
+var errEmptyGzip = errors.New("no gzip data")
+
+// maxHint bounds the buffer a declared Content-Length reserves before the
+// body arrives.
+const maxHint = 1 << 20
+
 func tooLargeError(limit int64) error {
 	return fmt.Errorf("request body is larger than %d bytes (--max-body)", limit)
 }
@@ -180,18 +189,20 @@ func bodyError(err error, limit int64) error {
 	if bodyErrorStatus(err) == http.StatusRequestEntityTooLarge {
 		return tooLargeError(limit)
 	}
-	if errors.Is(err, gzip.ErrHeader) || errors.Is(err, gzip.ErrChecksum) || errors.Is(err, io.ErrUnexpectedEOF) {
+	if errors.Is(err, gzip.ErrHeader) || errors.Is(err, gzip.ErrChecksum) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, errEmptyGzip) {
 		return fmt.Errorf("invalid gzip body: %w", err)
 	}
 	return fmt.Errorf("reading the request body: %w", err)
 }
 
 // readLimited reads src to the end into a buffer sized by hint, failing with
-// errTooLarge past limit bytes.
+// errTooLarge past limit bytes. The hint comes from the client's headers, so
+// it sizes the buffer only up to maxHint: the rest grows as bytes arrive.
 func readLimited(src io.Reader, limit, hint int64) ([]byte, error) {
 	if hint <= 0 {
 		hint = 16 << 10
 	}
+	hint = min(hint, maxHint)
 	// One byte more than the body so that the final Read sees EOF without a regrow.
 	buf := make([]byte, 0, min(hint, limit)+1)
 	for {

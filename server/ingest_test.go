@@ -55,6 +55,7 @@ func TestIngest(t *testing.T) {
 			`{"error":"request body is larger than 1024 bytes (--max-body)"}`},
 		{"bad gzip", "clicks", []byte(`{"n":1,"plain":"not gzip"}`), []string{"Content-Encoding", "gzip"}, 400, `{"error":"invalid gzip body: gzip: invalid header"}`},
 		{"truncated gzip", "clicks", gz(t, []byte(`{"n":1}`))[:12], []string{"Content-Encoding", "gzip"}, 400, `{"error":"invalid gzip body: unexpected EOF"}`},
+		{"empty gzip", "clicks", nil, []string{"Content-Encoding", "gzip"}, 400, `{"error":"invalid gzip body: no gzip data"}`},
 		{"unknown encoding", "clicks", []byte(`{"n":1}`), []string{"Content-Encoding", "br"}, 415, `{"error":"unsupported Content-Encoding \"br\": send gzip or nothing"}`},
 	}
 	for _, tc := range cases {
@@ -202,3 +203,28 @@ type discardWriter struct {
 func (w *discardWriter) Header() http.Header         { return w.header }
 func (w *discardWriter) WriteHeader(s int)           { w.status = s }
 func (w *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
+
+// TestReadLimitedHint checks that a declared length reserves at most
+// maxHint before the body arrives, and that the body still reads whole.
+func TestReadLimitedHint(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		body, hint int64
+		wantCap    int
+	}{
+		{"honest small body", 100, 100, 101},
+		{"declared far more than sent", 10, 16 << 20, maxHint + 1},
+		{"large body grows", 3 << 20, 3 << 20, 4 * (maxHint + 1)}, // doubled twice
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			body := bytes.Repeat([]byte{'x'}, int(tc.body))
+			got, err := readLimited(bytes.NewReader(body), 16<<20, tc.hint)
+			if err != nil || !bytes.Equal(got, body) {
+				t.Fatalf("read %d bytes, error %v; want the %d sent", len(got), err, tc.body)
+			}
+			if cap(got) != tc.wantCap {
+				t.Errorf("buffer capacity %d, want %d", cap(got), tc.wantCap)
+			}
+		})
+	}
+}
