@@ -58,9 +58,13 @@ func TestDeleteEndsSubscriptionsAfterTheLastRows(t *testing.T) {
 		t.Fatalf("subscribe to a deleted statement: %v, want ErrNotFound", err)
 	}
 
-	// A statement deployed again under the name has subscribers of its own.
+	// A statement deployed again under the name has subscribers of its own,
+	// and none of the deleted one's rows.
 	if _, err := rt.Deploy(passSpec("q", "s", "")); err != nil {
 		t.Fatal(err)
+	}
+	if recent := rt.Recent("q"); len(recent) != 0 {
+		t.Fatalf("the new statement's recent rows are %v, want none", recent)
 	}
 	again, err := rt.Subscribe("q", 16)
 	if err != nil {

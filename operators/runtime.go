@@ -337,6 +337,9 @@ func (rt *Runtime) Delete(name string) error {
 	q, ok := rt.queries[name]
 	if ok {
 		delete(rt.queries, name)
+		// A statement deployed under the name from now on is another one:
+		// it starts with no recent rows and subscribers of its own.
+		delete(rt.results, name)
 		q.source.swap(q, nil) // with the registry: see Replace
 		rt.stopping.Add(1)
 	}
@@ -346,13 +349,8 @@ func (rt *Runtime) Delete(name string) error {
 	}
 	q.stopAndWait()
 	rt.stopping.Add(-1)
-	// Subscribers learn of the deletion once its last rows are out, unless
-	// a statement of the same name was deployed meanwhile: they follow it.
-	rt.mu.Lock()
-	if _, again := rt.queries[name]; !again {
-		q.results.end()
-	}
-	rt.mu.Unlock()
+	// Subscribers learn of the deletion once its last rows are out.
+	q.results.end()
 	return nil
 }
 
