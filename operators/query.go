@@ -3,6 +3,8 @@ package operators
 import (
 	"context"
 	"errors"
+	"fmt"
+	"runtime/debug"
 	"runtime/pprof"
 	"sync/atomic"
 	"time"
@@ -37,6 +39,8 @@ type Query struct {
 	// ctx is for sink writes; it ends once a stop outlasts the grace period.
 	ctx    context.Context
 	cancel context.CancelFunc
+	// panicked is the last panic guard caught, for Status; nil: none.
+	panicked atomic.Pointer[string]
 }
 
 // Spec is the compiled statement.
@@ -83,9 +87,12 @@ func (q *Query) Stats() QueryStats {
 	return st
 }
 
-// Status is "running", or "degraded: …" naming sinks that are not configured
-// or failing. A statement with an unconfigured sink still runs.
+// Status is "running", or "degraded: …" naming a panic the statement went
+// on after (see guard), or sinks that are not configured or failing. A statement with an unconfigured sink still runs.
 func (q *Query) Status() string {
+	if msg := q.panicked.Load(); msg != nil {
+		return "degraded: panicked on a batch (" + *msg + "); see the log"
+	}
 	for _, s := range q.sinks {
 		if st := s.status(); st.State != "ok" {
 			return "degraded: " + st.State
@@ -113,7 +120,7 @@ func (q *Query) run() {
 				continue // a snapshot is being taken: nothing may change
 			}
 			start := q.startTiming()
-			q.op.Tick(q.clock(), emit)
+			q.guard(0, func() { q.op.Tick(q.clock(), emit) })
 			q.account(start)
 			q.stateSize.Store(int64(q.op.StateSize()))
 		case <-q.stop:
@@ -134,10 +141,30 @@ func (q *Query) run() {
 // process runs one batch through the operators.
 func (q *Query) process(batch []*Record, emit Emit) {
 	start := q.startTiming()
-	q.op.Process(batch, emit)
+	q.guard(len(batch), func() { q.op.Process(batch, emit) })
 	q.account(start)
 	q.counters.In.Add(uint64(len(batch))) // after: In counts what went through
 	q.inflight.Add(-1)
+}
+
+// guard runs fn, a call into the statement's operators. A panic there (a
+// bug some input provokes) must not take the server and every other
+// statement down with it: it is logged with its stack, the batch's records
+// count as errors, Status says so, and the statement goes on with its next
+// batch. Its state may hold part of the batch the panic interrupted.
+func (q *Query) guard(records int, fn func()) {
+	defer func() {
+		v := recover()
+		if v == nil {
+			return
+		}
+		q.counters.Errors.Add(uint64(max(records, 1)))
+		msg := fmt.Sprint(v)
+		q.panicked.Store(&msg)
+		q.rt.env.Log().Error("statement panicked; it goes on with its next batch",
+			"statement", q.spec.Name, "records", records, "panic", msg, "stack", string(debug.Stack()))
+	}()
+	fn()
 }
 
 // clock is the wall clock the statement's operators see on a tick. Fed by

@@ -1,6 +1,7 @@
 package operators
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -273,5 +274,60 @@ func TestIngestCreatesAtMostMaxStreams(t *testing.T) {
 	}
 	if got := strings.Join(names, " "); got != "a b d e" {
 		t.Errorf("streams %q, want a b d e", got)
+	}
+}
+
+// panicky panics on a batch holding a "boom" field, as a bug some input
+// provokes would.
+type panicky struct{ Map }
+
+func (p *panicky) Process(batch []*Record, emit Emit) {
+	for _, r := range batch {
+		if bytes.Contains(r.Raw, []byte(`"boom"`)) {
+			panic("boom")
+		}
+	}
+	p.Map.Process(batch, emit)
+}
+
+// TestPanicInAStatementIsContained: a statement that panics on a batch
+// counts its records as errors, says so in Status, and goes on with the
+// next batch; the process and the other statements stay up.
+func TestPanicInAStatementIsContained(t *testing.T) {
+	rt := NewRuntime(RuntimeConfig{})
+	defer rt.Close()
+	spec := &QuerySpec{Name: "q", Source: "in", Build: func(*Counters) Operator {
+		return &panicky{Map{Extract: NewExtractor(nil), Star: true}}
+	}}
+	q, err := rt.Deploy(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub, err := rt.Subscribe("q", 16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	for _, raw := range []string{`{"n":1}`, `{"boom":true}`, `{"n":3}`} {
+		if err := rt.Ingest("in", []*Record{{Raw: []byte(raw)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, want := range []string{`{"n":1}`, `{"n":3}`} {
+		select {
+		case r := <-sub.C:
+			if r.String() != want {
+				t.Fatalf("row %s, want %s", r, want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("row %s did not come", want)
+		}
+	}
+	waitFor(t, "the batches counted", func() bool { return q.Stats().In == 3 })
+	if st := q.Stats(); st.Errors != 1 {
+		t.Errorf("errors = %d, want 1 (the record of the batch that panicked)", st.Errors)
+	}
+	if got, want := q.Status(), "degraded: panicked on a batch (boom); see the log"; got != want {
+		t.Errorf("status %q, want %q", got, want)
 	}
 }
