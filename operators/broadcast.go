@@ -1,6 +1,7 @@
 package operators
 
 import (
+	"strconv"
 	"sync"
 	"sync/atomic"
 )
@@ -45,12 +46,23 @@ func detach(r *Record) *Record {
 
 // sample copies a record completely: the stream tail keeps one record from
 // each of many batches, and must not keep those batches' bodies and slabs.
+// An event over maxSample bytes is kept as a stand-in that says its size.
 func sample(r *Record) *Record {
 	c := &Record{Arrival: r.Arrival, Schema: r.Schema}
-	c.Raw = append([]byte(nil), r.Raw...)
+	if len(r.Raw) > maxSample {
+		c.Raw = strconv.AppendInt([]byte(`{"_tail_omitted_bytes":`), int64(len(r.Raw)), 10)
+		c.Raw = append(c.Raw, '}')
+	} else {
+		c.Raw = append([]byte(nil), r.Raw...)
+	}
 	c.Values = append([]Value(nil), r.Values...)
 	return c
 }
+
+// maxSample bounds the bytes the tail keeps of one event: any client may
+// post to any stream, and fifty 16 MiB events would hold 800 MiB for a
+// display.
+const maxSample = 64 << 10
 
 func (r *ring) snapshot() []*Record {
 	r.mu.Lock()

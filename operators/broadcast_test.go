@@ -2,6 +2,8 @@ package operators
 
 import (
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -73,5 +75,22 @@ func TestDeleteEndsSubscriptionsAfterTheLastRows(t *testing.T) {
 	defer again.Close()
 	if closed(again.Gone) {
 		t.Fatal("a new subscription starts gone")
+	}
+}
+
+// TestSampleBoundsBigEvents: the tail keeps an event whole up to maxSample
+// bytes, and a stand-in with its size beyond.
+func TestSampleBoundsBigEvents(t *testing.T) {
+	small := `{"a":"` + strings.Repeat("x", maxSample-8) + `"}`
+	big := `{"a":"` + strings.Repeat("x", maxSample-7) + `"}`
+	for _, tc := range []struct{ raw, want string }{
+		{small, small},
+		{big, fmt.Sprintf(`{"_tail_omitted_bytes":%d}`, maxSample+1)},
+	} {
+		body := []byte(tc.raw + "\n")
+		got := sample(&Record{Arrival: 7, Raw: body[:len(tc.raw)]})
+		if string(got.Raw) != tc.want || got.Arrival != 7 {
+			t.Errorf("sample of %d bytes = %.60s… (arrival %d), want %.60s…", len(tc.raw), got.Raw, got.Arrival, tc.want)
+		}
 	}
 }
