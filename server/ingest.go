@@ -22,12 +22,14 @@ const (
 	rejectTooLarge     = "too_large"        // 413
 	rejectBackpressure = "backpressure"     // 429
 	rejectTooMany      = "too_many_streams" // 409
+	rejectUnavailable  = "unavailable"      // 503: Kafka did not acknowledge (collector mode)
 )
 
 // ingest accepts a batch of events for one stream: all of them or none.
 func (s *Server) ingest(w http.ResponseWriter, r *http.Request) {
 	name := chi.URLParam(r, "stream")
 	if !validStreamName(name) {
+		s.reject("", http.StatusBadRequest)
 		writeError(w, http.StatusBadRequest, "invalid stream name %q: use 1 to 128 of A-Z a-z 0-9 _ . -", name)
 		return
 	}
@@ -86,6 +88,8 @@ func (s *Server) reject(stream string, status int) {
 		reason = rejectBackpressure
 	case http.StatusConflict:
 		reason = rejectTooMany
+	case http.StatusServiceUnavailable:
+		reason = rejectUnavailable
 	}
 	// Only existing streams get their own series: a client can name any
 	// stream, and each name would be a metric series for good.

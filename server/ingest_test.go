@@ -149,10 +149,12 @@ func TestIngestTooManyStreams(t *testing.T) {
 		`{"error":"too many streams: no stream named \"c\", and there are already 2, the most ingest creates (--max-streams): post to an existing stream, deploy a statement reading \"c\", or raise --max-streams"}`)
 	ts.do("POST", "/v1/streams/d/events", []byte(`{`)).expect(t, 400,
 		`{"error":"line 1: invalid JSON: unexpected end of input, expected a string key at column 2","line":1}`)
+	ts.do("POST", "/v1/streams/a%20b/events", []byte(`{"i":1}`)).expect(t, 400,
+		`{"error":"invalid stream name \"a b\": use 1 to 128 of A-Z a-z 0-9 _ . -"}`)
 	ts.do("POST", "/v1/streams/a/events", []byte(`{"i":2}`)).expect(t, 202, `{"accepted":1}`)
 	ts.do("GET", "/v1/streams/c/tail", nil).expect(t, 404, `{"error":"no stream named \"c\""}`)
 	metrics := grep(ts.do("GET", "/metrics", nil).body, "sluice_ingest_rejected_total{")
-	want := `sluice_ingest_rejected_total{reason="invalid",stream=""} 1` + "\n" +
+	want := `sluice_ingest_rejected_total{reason="invalid",stream=""} 2` + "\n" +
 		`sluice_ingest_rejected_total{reason="too_many_streams",stream=""} 1`
 	if metrics != want {
 		t.Fatalf("rejection metrics:\n%s\nwant:\n%s", metrics, want)

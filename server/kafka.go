@@ -145,6 +145,7 @@ func (s *Server) publish(w http.ResponseWriter, r *http.Request, stream string, 
 	defer cancel()
 	if err := s.cfg.Kafka.Publish(ctx, stream, values); err != nil {
 		s.log.Warn("collector publish failed", "stream", stream, "topic", topic, "events", len(values), "err", err)
+		s.reject(stream, http.StatusServiceUnavailable)
 		w.Header().Set("Retry-After", "1")
 		writeError(w, http.StatusServiceUnavailable, "stream %q: events not acknowledged by Kafka topic %q; retry (some may already be in Kafka): %v", stream, topic, err)
 		return true

@@ -149,6 +149,10 @@ func TestCollectorMode(t *testing.T) {
 		!strings.HasPrefix(r.body, `{"error":"stream \"events\": events not acknowledged by Kafka topic \"clicks\"; retry (some may already be in Kafka): `) {
 		t.Errorf("with Kafka down: %d %s", r.status, r.body)
 	}
+	metrics := grep(ts.do(http.MethodGet, "/metrics", nil, auth...).body, `sluice_ingest_rejected_total{reason="unavailable"`)
+	if want := `sluice_ingest_rejected_total{reason="unavailable",stream="events"} 1`; metrics != want {
+		t.Errorf("rejection metrics:\n%s\nwant:\n%s", metrics, want)
+	}
 }
 
 func TestDeclareWithoutKafka(t *testing.T) {
