@@ -6,12 +6,30 @@ import (
 	"time"
 )
 
+// The event times TimeMillis accepts: 0001-01-01T00:00:00.000Z to
+// 9999-12-31T23:59:59.999Z. Window and watermark arithmetic on times this
+// close to zero cannot overflow an int64.
+const (
+	minTimeMillis = -62135596800000
+	maxTimeMillis = 253402300799999
+)
+
 // TimeMillis reads an event time as epoch milliseconds: an int is taken as
 // milliseconds, a float is truncated to them, and a string is either
-// all digits (milliseconds) or an RFC 3339 timestamp. It is on the engine's
-// per-event path for @EventTime columns: ints cost a type switch, and the
-// common UTC form "2006-01-02T15:04:05[.000]Z" is parsed without allocating.
+// all digits (milliseconds) or an RFC 3339 timestamp. Times outside years
+// 0001–9999 are refused. It is on the engine's per-event path for
+// @EventTime columns: ints cost a type switch, and the common UTC form
+// "2006-01-02T15:04:05[.000]Z" is parsed without allocating.
 func TimeMillis(v Value) (int64, bool) {
+	ms, ok := readMillis(v)
+	if !ok || ms < minTimeMillis || ms > maxTimeMillis {
+		return 0, false
+	}
+	return ms, true
+}
+
+// readMillis is TimeMillis without the range check.
+func readMillis(v Value) (int64, bool) {
 	switch v.Kind {
 	case KindInt:
 		return v.I, true

@@ -28,8 +28,23 @@ func TestTimeMillis(t *testing.T) {
 		{Str("1970-01-01T00:00:00Z"), 0, true},
 		{Str("1969-12-31T23:59:59.999Z"), -1, true},
 		{Str("2000-02-29T12:00:00Z"), ms("2000-02-29T12:00:00Z"), true},
-		{Str("0000-01-01T00:00:00Z"), ms("0000-01-01T00:00:00Z"), true},
+		{Str("0001-01-01T00:00:00Z"), ms("0001-01-01T00:00:00Z"), true},
 		{Str("9999-12-31T23:59:59.999Z"), ms("9999-12-31T23:59:59.999Z"), true},
+		// Outside years 0001–9999: refused, whatever the form.
+		{Str("0000-12-31T23:59:59.999Z"), 0, false},
+		{Str("0001-01-01T00:30:00+01:00"), 0, false},
+		{Str("9999-12-31T23:59:59-01:00"), 0, false},
+		{Int(-62135596800000), -62135596800000, true},
+		{Int(-62135596800001), 0, false},
+		{Int(253402300799999), 253402300799999, true},
+		{Int(253402300800000), 0, false},
+		{Int(9223372036854775000), 0, false},
+		{Int(-9223372036854775000), 0, false},
+		{Float(253402300799999.9), 253402300799999, true},
+		{Float(253402300800000), 0, false},
+		{Float(-1e300), 0, false},
+		{Str("253402300800000"), 0, false},
+		{Str("-9223372036854775808"), 0, false},
 		{Str("2023-02-29T00:00:00Z"), 0, false},
 		{Str("2024-13-01T00:00:00Z"), 0, false},
 		{Str("2024-06-10T24:00:00Z"), 0, false},
@@ -66,7 +81,8 @@ func TestTimeMillisIntsDoNotAllocate(t *testing.T) {
 }
 
 // FuzzTimeMillis checks the fast RFC 3339 path against time.Parse: whatever
-// either accepts, TimeMillis must read as time.Parse does.
+// either accepts, TimeMillis must read as time.Parse does, or refuse when
+// it is outside years 0001–9999.
 func FuzzTimeMillis(f *testing.F) {
 	for _, seed := range []string{
 		"2024-06-10T06:13:20Z", "2024-06-10T06:13:20.123Z", "1969-12-31T23:59:59.999999999Z",
@@ -82,7 +98,9 @@ func FuzzTimeMillis(f *testing.F) {
 			t.Fatalf("fast path read %q as %d; time.Parse says %v, %v", in, got, want.UnixMilli(), err)
 		}
 		if err == nil {
-			if got, ok := TimeMillis(Str(in)); !ok || got != want.UnixMilli() {
+			year := want.UTC().Year()
+			inRange := year >= 1 && year <= 9999
+			if got, ok := TimeMillis(Str(in)); ok != inRange || ok && got != want.UnixMilli() {
 				t.Fatalf("TimeMillis(%q) = %d, %v; time.Parse says %d", in, got, ok, want.UnixMilli())
 			}
 		}

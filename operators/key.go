@@ -27,6 +27,20 @@ func appendKey(dst []byte, v Value) []byte {
 	return appendEscaped(append(dst, 5), v.S)
 }
 
+// groupValue is v as a group key. SQL groups equal numbers together, so a
+// float holding an integer becomes that integer (-0.0 becomes 0): 1, 1.0
+// and 1e0 then share one group, one session and one _key, whichever key
+// encoding reads them. Up to 2^53 a float's integers are all exact.
+func groupValue(v Value) Value {
+	if v.Kind != KindFloat {
+		return v
+	}
+	if f := v.Float64(); f == math.Trunc(f) && math.Abs(f) < 1<<53 {
+		return Int(int64(f))
+	}
+	return v
+}
+
 // appendOrderedFloat writes f so that unsigned byte order is numeric order.
 func appendOrderedFloat(dst []byte, f float64) []byte {
 	bits := math.Float64bits(f)

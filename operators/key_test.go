@@ -48,3 +48,28 @@ func TestKeyOrderRandomStrings(t *testing.T) {
 		}
 	}
 }
+
+// A float holding an integer is read as that integer for grouping; other
+// floats and other kinds stay as they are.
+func TestGroupValue(t *testing.T) {
+	for _, c := range []struct {
+		in, want Value
+	}{
+		{Float(1), Int(1)},
+		{Float(-3), Int(-3)},
+		{Float(math.Copysign(0, -1)), Int(0)},
+		{Float(1<<53 - 1), Int(1<<53 - 1)},
+		{Float(-(1<<53 - 1)), Int(-(1<<53 - 1))},
+		{Float(1 << 53), Float(1 << 53)},
+		{Float(1.5), Float(1.5)},
+		{Float(math.NaN()), Float(math.NaN())},
+		{Float(math.Inf(1)), Float(math.Inf(1))},
+		{Int(7), Int(7)},
+		{Str("1"), Str("1")},
+		{Null(), Null()},
+	} {
+		if got := groupValue(c.in); got != c.want {
+			t.Errorf("groupValue(%v) = %#v, want %#v", c.in, got, c.want)
+		}
+	}
+}

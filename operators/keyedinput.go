@@ -52,7 +52,7 @@ func (in *KeyedInput) read(r *Record) (ts int64, ok bool) {
 		}
 	}
 	for i, k := range in.Keys {
-		in.kv[i] = k(in.row)
+		in.kv[i] = groupValue(k(in.row))
 	}
 	for _, i := range in.adders {
 		if ag := in.Aggs[i]; ag.Arg == nil {

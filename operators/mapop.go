@@ -155,6 +155,26 @@ func (m *Map) Tick(int64, Emit) {
 
 func (m *Map) Finish(Emit) {}
 
+// CopyState takes over the session tags of a statement with the same state
+// shape, so open sessions keep their ids and sequence numbers.
+func (m *Map) CopyState(old Operator) {
+	if m.Sessions == nil {
+		return
+	}
+	o, ok := old.(*Map)
+	if !ok || o.Sessions == nil {
+		copyBySnapshot(m, old)
+		return
+	}
+	t, ot := m.Sessions, o.Sessions
+	if ot.open == nil {
+		return
+	}
+	t.init()
+	t.open, t.maxEvent, t.swept = ot.open, ot.maxEvent, ot.swept
+	ot.open = nil
+}
+
 func (m *Map) StateSize() int {
 	if m.Sessions != nil {
 		return m.Sessions.Open()

@@ -89,3 +89,36 @@ func TestMapSelectiveWhereAllocatesForWhatPasses(t *testing.T) {
 		t.Errorf("%d rows %v…, want %d", len(got), got[:min(len(got), 30)], len(want))
 	}
 }
+
+// CopyState hands a tagging Map's open sessions to its replacement, which
+// goes on numbering them; the replaced Map keeps none.
+func TestMapCopyStateTakesSessionTags(t *testing.T) {
+	slot := func(i int) Expr { return func(row []Value) Value { return row[i] } }
+	tagged := func() *Map {
+		return &Map{
+			Extract:  NewExtractor([][]string{{"ts"}, {"u"}}),
+			Columns:  []string{"u", "sid", "seq"},
+			Project:  []Expr{slot(1), slot(2), slot(3)},
+			Sessions: &SessionTagger{Keys: []Expr{slot(1)}, EventTime: slot(0), Gap: 10_000, Counters: &Counters{}},
+		}
+	}
+	var got []string
+	emit := func(rs []*Record) {
+		for _, r := range rs {
+			got = append(got, r.Get("u").Text()+" "+r.Get("sid").Text()+" "+r.Get("seq").Text())
+		}
+	}
+	old := tagged()
+	old.Process(sessionEvents("0:u1", "1000:u2", "2000:u1"), emit)
+	next := tagged()
+	next.CopyState(old)
+	next.Process(sessionEvents("3000:u1", "4000:u2"), emit)
+	u1, u2 := SessionID([]Value{Str("u1")}, 0), SessionID([]Value{Str("u2")}, 1000)
+	want := []string{"u1 " + u1 + " 1", "u2 " + u2 + " 1", "u1 " + u1 + " 2", "u1 " + u1 + " 3", "u2 " + u2 + " 2"}
+	if !slices.Equal(got, want) {
+		t.Errorf("tags\n%q\nwant\n%q", got, want)
+	}
+	if old.StateSize() != 0 || next.StateSize() != 2 {
+		t.Errorf("state sizes %d (replaced) and %d (replacement), want 0 and 2", old.StateSize(), next.StateSize())
+	}
+}

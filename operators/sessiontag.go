@@ -51,7 +51,7 @@ func (t *SessionTagger) Tag(r *Record, row []Value) (Value, Value) {
 	t.maxEvent = max(t.maxEvent, ts)
 	buf := t.keyBuf[:0]
 	for _, k := range t.Keys {
-		buf = AppendValue(buf, k(row))
+		buf = AppendValue(buf, groupValue(k(row)))
 	}
 	t.keyBuf = buf
 	s := t.open[string(buf)]

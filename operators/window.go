@@ -328,17 +328,22 @@ func (a *Aggregate) Process(batch []*Record, emit Emit) {
 			}
 			a.add(a.window(s))
 		case Hop:
-			late := true
+			open, late := false, false
 			for s := floorTo(ts, a.Slide); s > ts-a.Size; s -= a.Slide {
 				if !a.time.closed(s + a.Size) {
 					a.add(a.window(s))
-					late = false
+					open = true
 				} else {
 					a.addLate(s)
+					late = true
 				}
 			}
+			// Late, as in a TUMBLE, when a window of the event was already
+			// emitted: counted once, whichever of its windows were open.
 			if late {
 				a.Counters.Late.Add(1)
+			}
+			if !open {
 				continue
 			}
 		}

@@ -2,6 +2,7 @@ package operators
 
 import (
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"unsafe"
@@ -388,4 +389,35 @@ func TestRecycledWindowKeepsNoState(t *testing.T) {
 		}
 		runtime.KeepAlive(a)
 	})
+}
+
+// An event of a HOP whose first window was already emitted goes into its
+// open window and counts as late once: dropped from the emitted one, or
+// taken by it (LateFor) as a TUMBLE's late update is.
+func TestHopEventPartlyLate(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		lateFor  int64
+		want     []string
+		wantLate uint64
+	}{
+		{"dropped", 0, []string{"-5000:1", "0:1", "5000:2", "10000:1"}, 1},
+		{"updated", 20_000, []string{"-5000:1", "0:1", "0:2", "5000:2", "10000:1"}, 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			a, counters := countPerWindow(10_000, 0, 0)
+			a.Kind, a.Slide, a.LateFor = Hop, 5_000, c.lateFor
+			var rows []string
+			a.Process(events(1_000), collect(&rows))
+			a.Process(events(12_000), collect(&rows)) // emits [0, 10000)
+			a.Process(events(7_000), collect(&rows))  // in [0, 10000) and [5000, 15000)
+			a.Finish(collect(&rows))
+			if !slices.Equal(rows, c.want) {
+				t.Errorf("rows %q, want %q", rows, c.want)
+			}
+			if late := counters.Late.Load(); late != c.wantLate {
+				t.Errorf("late = %d, want %d", late, c.wantLate)
+			}
+		})
+	}
 }
