@@ -122,3 +122,28 @@ func TestMapCopyStateTakesSessionTags(t *testing.T) {
 		t.Errorf("state sizes %d (replaced) and %d (replacement), want 0 and 2", old.StateSize(), next.StateSize())
 	}
 }
+
+// A tagged event the gap or more before its key's open session belongs to
+// an earlier session: it gets an id of its own and sequence 1, and the open
+// session goes on; one within the gap before joins it.
+func TestSessionTagEarlierEvent(t *testing.T) {
+	slot := func(i int) Expr { return func(row []Value) Value { return row[i] } }
+	m := &Map{
+		Extract:  NewExtractor([][]string{{"ts"}, {"u"}}),
+		Columns:  []string{"sid", "seq"},
+		Project:  []Expr{slot(2), slot(3)},
+		Sessions: &SessionTagger{Keys: []Expr{slot(1)}, EventTime: slot(0), Gap: 10_000, Counters: &Counters{}},
+	}
+	var got []string
+	m.Process(sessionEvents("50000:u", "40000:u", "45000:u", "36000:u", "58000:u"), func(rs []*Record) {
+		for _, r := range rs {
+			got = append(got, r.Get("sid").Text()[:8]+" "+r.Get("seq").Text())
+		}
+	})
+	key := []Value{Str("u")}
+	open, early := SessionID(key, 50000)[:8], SessionID(key, 40000)[:8]
+	want := []string{open + " 1", early + " 1", open + " 2", open + " 3", open + " 4"}
+	if !slices.Equal(got, want) {
+		t.Errorf("tags %q, want %q", got, want)
+	}
+}

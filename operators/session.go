@@ -120,6 +120,12 @@ func (a *Sessions) add(ts int64) {
 	}
 	a.keyBuf = buf
 	s := a.open[string(buf)]
+	if s != nil && before(ts, s.start, s.last, a.Gap, a.MaxDuration) {
+		// Of an earlier session, which gave way to this one: a key has one
+		// open session.
+		a.Counters.Late.Add(1)
+		return
+	}
 	if s != nil && (ts >= s.last+a.Gap || (a.MaxDuration > 0 && ts >= s.start+a.MaxDuration)) {
 		// Past the gap or the longest duration: that session is over even
 		// if the watermark has not said so yet.
@@ -144,6 +150,13 @@ func (a *Sessions) add(ts int64) {
 	}
 	a.fold(s, ts)
 	a.byEnd.requeue(s, s.deadline(a.Gap, a.MaxDuration))
+}
+
+// before reports whether an event at ts, earlier than a session's first
+// event (start), is too early to join it: the gap or more before start, or
+// so early that the session would last MaxDuration (0: unlimited) or more.
+func before(ts, start, last, gap, maxDuration int64) bool {
+	return ts < start && (ts <= start-gap || (maxDuration > 0 && ts <= last-maxDuration))
 }
 
 func (a *Sessions) fold(s *session, ts int64) {

@@ -1,6 +1,7 @@
 package operators
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -115,5 +116,46 @@ func TestSessionDeadlineMovedEarlierCloses(t *testing.T) {
 	a.Process(sessionEvents("151000:C"), emit) // watermark 136 s
 	if want := "C start|A end"; strings.Join(rows, "|") != want {
 		t.Errorf("rows %q, want %s: A's deadline 135 s has passed, B's 139 s has not", rows, want)
+	}
+}
+
+// An event earlier than its key's open session joins it only within the
+// gap before its first event and within the longest duration; earlier, it
+// belongs to a session that gave way to the open one, and is late.
+func TestSessionEarlierEvent(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		maxDur   int64
+		batches  [][]string
+		want     string // started-ended/events of each end row
+		wantLate uint64
+	}{
+		{"within the gap before the start joins", 0, [][]string{{"50000:u"}, {"41000:u"}}, "41000-50000/2", 0},
+		{"the gap before the start is late", 0, [][]string{{"50000:u"}, {"40000:u"}, {"0:u"}}, "50000-50000/1", 2},
+		{"past the longest duration is late", 40_000,
+			[][]string{{"100000:u"}, {"109000:u", "118000:u", "127000:u", "136000:u"}, {"97000:u"}, {"96000:u"}}, "97000-136000/6", 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			a, counters := userSessions(0)
+			a.MaxDuration = c.maxDur
+			var ends []string
+			emit := func(rs []*Record) {
+				for _, r := range rs {
+					if r.Get("event").Text() == "end" {
+						ends = append(ends, fmt.Sprintf("%d-%d/%d", r.Get("started").I, r.Get("ended").I, r.Get("events").I))
+					}
+				}
+			}
+			for _, b := range c.batches {
+				a.Process(sessionEvents(b...), emit)
+			}
+			a.Finish(emit)
+			if got := strings.Join(ends, " "); got != c.want {
+				t.Errorf("sessions %s, want %s", got, c.want)
+			}
+			if late := counters.Late.Load(); late != c.wantLate {
+				t.Errorf("late = %d, want %d", late, c.wantLate)
+			}
+		})
 	}
 }

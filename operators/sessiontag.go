@@ -55,6 +55,11 @@ func (t *SessionTagger) Tag(r *Record, row []Value) (Value, Value) {
 	}
 	t.keyBuf = buf
 	s := t.open[string(buf)]
+	if s != nil && before(ts, s.start, s.last, t.Gap, t.MaxDuration) {
+		// Of an earlier session, which gave way to the open one: a session
+		// of its own, not kept.
+		return Str(sessionID(buf, ts)), Int(1)
+	}
 	if s != nil && (ts >= s.last+t.Gap || (t.MaxDuration > 0 && ts >= s.start+t.MaxDuration)) {
 		s = nil
 	}
@@ -69,7 +74,7 @@ func (t *SessionTagger) Tag(r *Record, row []Value) (Value, Value) {
 		t.open[string(buf)] = s
 	}
 	s.seq++
-	s.last = max(s.last, ts)
+	s.start, s.last = min(s.start, ts), max(s.last, ts)
 	return Str(s.id), Int(s.seq)
 }
 
