@@ -200,9 +200,7 @@ func (q *Query) emit(rows []*Record) {
 	q.counters.Out.Add(uint64(len(rows)))
 	q.results.publish(rows)
 	for _, s := range q.sinks {
-		if err := s.write(q.ctx, rows); err != nil {
-			q.counters.Errors.Add(uint64(len(rows)))
-		}
+		q.counters.Errors.Add(uint64(s.write(q.ctx, rows)))
 	}
 	if q.target != nil {
 		batch := make([]*Record, len(rows))

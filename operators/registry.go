@@ -180,12 +180,24 @@ func FunctionNames() []string {
 // not keep rows past the call unless it copies them (records are immutable,
 // so keeping the pointers is fine).
 type Sink interface {
+	// Write returns a *PartialWriteError when it took some rows but not all,
+	// so that only the rest count as failed.
 	Write(ctx context.Context, rows []*Record) error
 	// Flush blocks until every row written so far is acknowledged by the
 	// external system (used by checkpoints and shutdown).
 	Flush(ctx context.Context) error
 	Close() error
 }
+
+// PartialWriteError is a Sink.Write error after the first Accepted rows
+// were taken: those will still be delivered, the rest were not taken.
+type PartialWriteError struct {
+	Accepted int
+	Err      error
+}
+
+func (e *PartialWriteError) Error() string { return e.Err.Error() }
+func (e *PartialWriteError) Unwrap() error { return e.Err }
 
 // ErrNotConfigured is returned by a sink constructor whose external system
 // has no address configured. The statement still runs; its status names the

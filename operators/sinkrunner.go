@@ -3,7 +3,6 @@ package operators
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 	"sync/atomic"
 )
@@ -54,24 +53,34 @@ func newSinkRunner(query string, d SinkDecl, columns []string, env *Env) *sinkRu
 
 // write hands rows to the sink. ctx ends only when the statement is being
 // stopped and the sink has not taken the rows within the grace period: they
-// go to the dead-letter stream rather than vanish.
-func (r *sinkRunner) write(ctx context.Context, rows []*Record) error {
+// go to the dead-letter stream rather than vanish. Rows the sink took before
+// failing (a *PartialWriteError) will still be delivered, so they are
+// neither dead-lettered nor counted as failures. It returns how many rows
+// failed.
+func (r *sinkRunner) write(ctx context.Context, rows []*Record) (failed int) {
 	if r.sink == nil {
-		return nil
+		return 0
 	}
-	if err := r.sink.Write(ctx, rows); err != nil {
-		if ctx.Err() != nil {
-			r.env.DeadLetter(r.query, r.decl.Type, "statement stopped before the sink accepted the rows: "+err.Error(), rows)
-		}
-		r.failures.Add(uint64(len(rows)))
-		r.mu.Lock()
-		r.lastErr = err.Error()
-		r.mu.Unlock()
-		r.env.Log().Error("sink write failed", "query", r.query, "sink", r.decl.Type, "rows", len(rows), "err", err)
-		return fmt.Errorf("sink %s: %w", r.decl.Type, err)
+	err := r.sink.Write(ctx, rows)
+	if err == nil {
+		r.writes.Add(uint64(len(rows)))
+		return 0
 	}
-	r.writes.Add(uint64(len(rows)))
-	return nil
+	var partial *PartialWriteError
+	if errors.As(err, &partial) {
+		accepted := min(max(partial.Accepted, 0), len(rows))
+		r.writes.Add(uint64(accepted))
+		rows = rows[accepted:]
+	}
+	if ctx.Err() != nil && len(rows) > 0 {
+		r.env.DeadLetter(r.query, r.decl.Type, "statement stopped before the sink accepted the rows: "+err.Error(), rows)
+	}
+	r.failures.Add(uint64(len(rows)))
+	r.mu.Lock()
+	r.lastErr = err.Error()
+	r.mu.Unlock()
+	r.env.Log().Error("sink write failed", "query", r.query, "sink", r.decl.Type, "rows", len(rows), "err", err)
+	return len(rows)
 }
 
 func (r *sinkRunner) close(ctx context.Context) {

@@ -67,14 +67,20 @@ func New(query, sink string, env *operators.Env, opt Options, send Sender) *Buff
 }
 
 // Write queues rows, blocking while the buffer is full until the writer
-// frees space, ctx ends or the buffer closes. On error, the rows before the
-// first one not queued were queued and will be delivered.
+// frees space, ctx ends or the buffer closes. Its errors are
+// *operators.PartialWriteError: the rows it counts as accepted were queued
+// and will be delivered.
 func (b *Buffer) Write(ctx context.Context, rows []*operators.Record) error {
-	for len(rows) > 0 {
+	accepted := 0
+	notQueued := func(err error) error {
+		return &operators.PartialWriteError{Accepted: accepted, Err: err}
+	}
+	for accepted < len(rows) {
+		left := len(rows) - accepted
 		b.mu.Lock()
 		if b.closed {
 			b.mu.Unlock()
-			return fmt.Errorf("%s sink: %d rows not queued: %w", b.sink, len(rows), ErrClosed)
+			return notQueued(fmt.Errorf("%s sink: %d rows not queued: %w", b.sink, left, ErrClosed))
 		}
 		free := b.opt.Capacity - len(b.pending) - b.inflight
 		if free <= 0 {
@@ -84,17 +90,17 @@ func (b *Buffer) Write(ctx context.Context, rows []*operators.Record) error {
 			case <-space:
 				continue
 			case <-ctx.Done():
-				return fmt.Errorf("%s sink: buffer full, %d rows not queued: %w", b.sink, len(rows), ctx.Err())
+				return notQueued(fmt.Errorf("%s sink: buffer full, %d rows not queued: %w", b.sink, left, ctx.Err()))
 			}
 		}
-		n := min(free, len(rows))
+		n := min(free, left)
 		if len(b.pending) == 0 {
 			b.oldest = time.Now()
 		}
-		b.pending = append(b.pending, rows[:n]...)
+		b.pending = append(b.pending, rows[accepted:accepted+n]...)
 		b.written += uint64(n)
 		b.mu.Unlock()
-		rows = rows[n:]
+		accepted += n
 		b.signal()
 	}
 	return nil

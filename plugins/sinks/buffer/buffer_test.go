@@ -249,6 +249,33 @@ func TestWriteBlocksWhileFullAndResumes(t *testing.T) {
 	}
 }
 
+// A Write that ends part way says how many rows it queued; those, and only
+// those, are delivered.
+func TestWriteCutShortReportsTheRowsItQueued(t *testing.T) {
+	rec := &recorder{gate: make(chan struct{})}
+	b := New("q", "test", nil, fast(2, 2, time.Hour), rec.send)
+	defer b.Close()
+	if err := b.Write(context.Background(), rows(0, 1)); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	err := b.Write(ctx, rows(1, 4)) // row 1 fits, rows 2 and 3 do not
+	cancel()
+	var partial *operators.PartialWriteError
+	if !errors.As(err, &partial) || partial.Accepted != 1 || !errors.Is(err, context.DeadlineExceeded) ||
+		err.Error() != "test sink: buffer full, 2 rows not queued: context deadline exceeded" {
+		t.Fatalf("Write cut short returned %#v", err)
+	}
+	go func() { rec.gate <- struct{}{} }()
+	flush(t, b)
+	if want := [][]int64{{0, 1}}; !slices.EqualFunc(rec.seen(), want, slices.Equal) {
+		t.Fatalf("batches %v, want %v", rec.seen(), want)
+	}
+	if s := b.Stats(); s != (Stats{Acked: 2}) {
+		t.Fatalf("stats %+v", s)
+	}
+}
+
 func TestFlushWaitsForAcknowledgement(t *testing.T) {
 	rec := &recorder{gate: make(chan struct{})}
 	b := New("q", "test", nil, fast(100, 10, time.Hour), rec.send)

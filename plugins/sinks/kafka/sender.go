@@ -62,9 +62,23 @@ func (s *sender) send(ctx context.Context, rows []*operators.Record) (buffer.Res
 		msgs = append(msgs, m)
 	}
 	s.msgs = msgs
+	// kafka-go reports each message's outcome through the writer's
+	// Completion, even for a write whose context ended; fresh per batch, as
+	// for the arena.
+	outcomes := make([]outcome, len(msgs))
+	for i := range msgs {
+		msgs[i].WriterData = &outcomes[i]
+	}
 	pending := rows
 	for {
+		if err := ctx.Err(); err != nil {
+			// The buffer is closing: kafka-go would still queue the messages.
+			return res, fmt.Errorf("kafka write not started: %w", err)
+		}
 		err := s.w.WriteMessages(ctx, msgs...)
+		if err != nil && ctx.Err() != nil {
+			return s.afterClose(res, msgs, pending)
+		}
 		var tooLarge kafkago.MessageTooLargeError
 		if errors.As(err, &tooLarge) {
 			// Nothing was sent: drop the offending row and try the rest.
@@ -83,6 +97,11 @@ func (s *sender) send(ctx context.Context, rows []*operators.Record) (buffer.Res
 		}
 		var werrs kafkago.WriteErrors
 		if err == nil || !errors.As(err, &werrs) {
+			if err != nil && !retriable(err) {
+				// A Kafka error for the whole batch, such as a metadata
+				// answer refusing the topic: another attempt fails alike.
+				return res, buffer.Permanent(fmt.Errorf("kafka refused the batch: %w", err))
+			}
 			return res, err
 		}
 		for i, e := range werrs {
@@ -99,6 +118,44 @@ func (s *sender) send(ctx context.Context, rows []*operators.Record) (buffer.Res
 		}
 		return res, nil
 	}
+}
+
+// outcome is what the writer's Completion said of one message.
+type outcome struct {
+	done bool
+	err  error
+}
+
+// completed is the writer's Completion: it runs on kafka-go's goroutines,
+// before WriteMessages returns or, for a write whose context ended, before
+// the writer's Close does.
+func completed(msgs []kafkago.Message, err error) {
+	for _, m := range msgs {
+		if o, ok := m.WriterData.(*outcome); ok {
+			*o = outcome{done: true, err: err}
+		}
+	}
+}
+
+// afterClose settles a write whose context ended (the buffer's Close timed
+// out) while kafka-go may still hold its messages: retrying would send
+// them twice. Closing the writer lets it finish what it holds and tells
+// each message's fate.
+func (s *sender) afterClose(res buffer.Result, msgs []kafkago.Message, rows []*operators.Record) (buffer.Result, error) {
+	if err := s.w.Close(); err != nil {
+		return res, buffer.Permanent(fmt.Errorf("kafka writer close: outcome unknown: %w", err))
+	}
+	for i, m := range msgs {
+		o := m.WriterData.(*outcome)
+		switch {
+		case !o.done:
+			res.Rejected = append(res.Rejected, buffer.Rejection{Row: rows[i], Reason: "sink closed before delivery: the message was never sent"})
+		case o.err != nil:
+			// Not "before delivery": a produce that timed out may have landed.
+			res.Rejected = append(res.Rejected, buffer.Rejection{Row: rows[i], Reason: "sink closed without an acknowledgement from Kafka: " + o.err.Error()})
+		}
+	}
+	return res, nil
 }
 
 // indexOf finds m among msgs by the identity of its value bytes (never

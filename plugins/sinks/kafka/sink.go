@@ -62,6 +62,7 @@ func New(cfg operators.SinkConfig) (operators.Sink, error) {
 		BatchBytes:   maxBatchBytes,
 		BatchTimeout: batchTimeout,
 		MaxAttempts:  1,
+		Completion:   completed,
 	}
 	return &Sink{Buffer: buffer.New(cfg.Query, "kafka", cfg.Env, opt, p.send), w: p.w}, nil
 }

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"sluice/operators"
+	"sluice/plugins/sinks/buffer"
 	"sluice/plugins/sinks/sinktest"
 	"sluice/plugins/sources/kafka/kafkatest"
 )
@@ -303,5 +307,100 @@ func TestBrokerErrors(t *testing.T) {
 				t.Errorf("topic %d messages, stats %+v, dead %q; want one dead letter %q", len(got), st, dead, tt.reason)
 			}
 		})
+	}
+}
+
+// TestTopicRefusedInMetadataDeadLettered answers every metadata request
+// with TOPIC_AUTHORIZATION_FAILED, as Kafka does for a principal without
+// Describe on the topic: no produce is ever sent, and the row goes to the
+// dead-letter stream instead of being retried for ever.
+func TestTopicRefusedInMetadataDeadLettered(t *testing.T) {
+	c := kafkatest.Start(t, kafkatest.Topic("t", 1))
+	fake := c.Fake()
+	fake.ControlKey(int16(kmsg.Metadata), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		fake.KeepControl()
+		mr := req.(*kmsg.MetadataRequest)
+		resp := mr.ResponseKind().(*kmsg.MetadataResponse)
+		resp.Version = mr.Version
+		for i, addr := range c.Brokers {
+			host, port, _ := net.SplitHostPort(addr)
+			pn, _ := strconv.Atoi(port)
+			b := kmsg.NewMetadataResponseBroker()
+			b.NodeID, b.Host, b.Port = int32(i), host, int32(pn)
+			resp.Brokers = append(resp.Brokers, b)
+		}
+		rt := kmsg.NewMetadataResponseTopic()
+		rt.Topic = kmsg.StringPtr("t")
+		rt.ErrorCode = int16(kafkago.TopicAuthorizationFailed)
+		resp.Topics = append(resp.Topics, rt)
+		return resp, nil, true
+	})
+	var mu sync.Mutex
+	var dead []string
+	env := &operators.Env{KafkaBrokers: c.Brokers, Emit: func(_ string, recs []*operators.Record) error {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, r := range recs {
+			dead = append(dead, r.Get("reason").S+"|"+r.Get("row").Text())
+		}
+		return nil
+	}}
+	s := newSink(t, env, map[string]string{"topic": "t", "backoff": "10ms", "max_backoff": "20ms"})
+	if err := s.Write(context.Background(), []*operators.Record{userRow(operators.Str("a"), 1)}); err != nil {
+		t.Fatal(err)
+	}
+	sinktest.Flush(t, s)
+	mu.Lock()
+	defer mu.Unlock()
+	want := []string{"kafka refused the batch: " + kafkago.TopicAuthorizationFailed.Error() + `|{"user_id":"a","n":1,"page":"/p/1"}`}
+	if st := s.Stats(); !slices.Equal(dead, want) || st != (buffer.Stats{DeadLettered: 1}) {
+		t.Fatalf("dead letters %q, stats %+v; want %q and one dead letter", dead, st, want)
+	}
+}
+
+// TestCloseWaitsForAProduceItCancelled makes the first produce outlast the
+// buffer's CloseTimeout (5s): kafka-go still holds the message when the
+// write is cancelled, so the sink must neither queue it again nor
+// dead-letter it, and the writer's Close delivers it once.
+func TestCloseWaitsForAProduceItCancelled(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits out the 5s close timeout")
+	}
+	c := kafkatest.Start(t, kafkatest.Topic("t", 1))
+	seen := watchProduces(c)
+	fake := c.Fake()
+	var once sync.Once
+	fake.ControlKey(int16(kmsg.Produce), func(kmsg.Request) (kmsg.Response, error, bool) {
+		fake.KeepControl()
+		once.Do(func() { time.Sleep(6 * time.Second) }) // past CloseTimeout, within kafka-go's 10s WriteTimeout
+		return nil, nil, false
+	})
+	var mu sync.Mutex
+	var dead []string
+	env := &operators.Env{KafkaBrokers: c.Brokers, Emit: func(_ string, recs []*operators.Record) error {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, r := range recs {
+			dead = append(dead, r.Get("reason").S)
+		}
+		return nil
+	}}
+	s := newSink(t, env, map[string]string{"topic": "t", "flush": "1ms"})
+	if err := s.Write(context.Background(), []*operators.Record{userRow(operators.Str("a"), 1)}); err != nil {
+		t.Fatal(err)
+	}
+	sinktest.Poll(t, "the produce request", func() bool {
+		seen.mu.Lock()
+		defer seen.mu.Unlock()
+		return len(seen.records) > 0
+	})
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	got := c.ReadAll(t, "t")
+	mu.Lock()
+	defer mu.Unlock()
+	if st := s.Stats(); len(got) != 1 || string(got[0].Value) != `{"user_id":"a","n":1,"page":"/p/1"}` || len(dead) != 0 || st.Acked != 1 || st.DeadLettered != 0 {
+		t.Fatalf("topic %d messages, dead letters %q, stats %+v; want the row delivered once and acked", len(got), dead, st)
 	}
 }

@@ -28,10 +28,32 @@ import (
 // the co-occurrence of its own event and of every event before it, whatever
 // the batching. Each redis.call costs about a microsecond, so the script
 // makes as few as it can.
+//
+// Redis does not roll a script back when a command fails: the types of
+// every key written are checked before the first write, and the event id
+// is added to the seen set last, so that a row refused with WRONGTYPE
+// leaves nothing behind and can be replayed once the key is fixed.
 var cooccurScript = goredis.NewScript(`
-if redis.call('SADD', KEYS[2], ARGV[1]) == 0 then return 0 end
+local function wrongtype(key, want)
+  local t = redis.call('TYPE', key)['ok']
+  return t ~= 'none' and t ~= want
+end
+if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 1 then return 0 end
 local item, weight, sim = ARGV[2], ARGV[3], ARGV[6]
 local recent = redis.call('LRANGE', KEYS[1], 0, -1)
+local bad, touched = nil, #KEYS == 3
+if #KEYS == 3 and wrongtype(KEYS[3], 'list') then bad = KEYS[3] end
+for _, other in ipairs(recent) do
+  if bad then break end
+  if other ~= item then
+    touched = true
+    if wrongtype(sim .. other, 'zset') then bad = sim .. other end
+  end
+end
+if not bad and touched and wrongtype(sim .. item, 'zset') then bad = sim .. item end
+if bad then
+  return redis.error_reply('WRONGTYPE ' .. bad .. ' holds the wrong kind of value; nothing written')
+end
 for _, other in ipairs(recent) do
   if other ~= item then
     redis.call('ZINCRBY', sim .. item, weight, other)
@@ -43,16 +65,10 @@ if recent[1] ~= item then
   redis.call('LPUSH', KEYS[1], item)
   redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[4]) - 1)
 end
-local ttl = tonumber(ARGV[5])
-if #recent == 0 and ttl > 0 then
-  redis.call('EXPIRE', KEYS[1], ttl, 'NX')
-  redis.call('EXPIRE', KEYS[2], ttl, 'NX')
-end
 if #KEYS == 3 then
   local top = redis.call('ZREVRANGE', sim .. item, 0, tonumber(ARGV[7]) - 1)
-  if #top == 0 then return 1 end
   local len = tonumber(ARGV[8])
-  local old = redis.call('LRANGE', KEYS[3], 0, len - 1)
+  local old = #top > 0 and redis.call('LRANGE', KEYS[3], 0, len - 1) or {}
   local new, seen = {}, {}
   for _, list in ipairs({top, old}) do
     for _, m in ipairs(list) do
@@ -69,6 +85,12 @@ if #KEYS == 3 then
     redis.call('DEL', KEYS[3])
     redis.call('RPUSH', KEYS[3], unpack(new))
   end
+end
+redis.call('SADD', KEYS[2], ARGV[1])
+local ttl = tonumber(ARGV[5])
+if #recent == 0 and ttl > 0 then
+  redis.call('EXPIRE', KEYS[1], ttl, 'NX')
+  redis.call('EXPIRE', KEYS[2], ttl, 'NX')
 end
 return 1
 `)

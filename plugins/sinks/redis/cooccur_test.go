@@ -170,6 +170,56 @@ func TestCooccurRejectsRowsItCannotWrite(t *testing.T) {
 	}
 }
 
+// Redis does not roll a script back: a rating refused with WRONGTYPE must
+// write nothing, not even its id to the seen set, so that replaying its
+// dead letter once the key is fixed applies it in full.
+func TestCooccurWrongTypeWritesNothingAndReplays(t *testing.T) {
+	srv := redistest.NewServer(t)
+	c := client(t, srv.Addr())
+	ctx := context.Background()
+	if err := c.Set(ctx, "sim:A", "not a sorted set", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	dl := &deadLetters{}
+	args := map[string]string{"mode": "cooccur", "key": "sess:{session_id}", "id": "{session_seq}", "member": "item_id", "score": "weight"}
+	s := newSink(t, dl.env(srv.URL()), args)
+	const cols = "session_id,session_seq,item_id,weight"
+	rows := []*operators.Record{
+		row(cols, str("s1"), num(1), str("A"), num(1)),
+		row(cols, str("s1"), num(2), str("B"), num(1)), // sim:B would be written before sim:A
+	}
+	sinktest.Write(t, s, rows)
+	wantDead := []string{`_dead_letter|q|redis|redis EVALSHA sess:s1: WRONGTYPE sim:A holds the wrong kind of value; nothing written|{"session_id":"s1","session_seq":2,"item_id":"B","weight":1}`}
+	if !slices.Equal(dl.rows, wantDead) {
+		t.Fatalf("dead letters\n%q\nwant\n%q", dl.rows, wantDead)
+	}
+	want := map[string]string{
+		"sim:A":        "string not a sorted set no ttl",
+		"sess:s1":      "list A no ttl",
+		"sess:s1:seen": "set 1 no ttl",
+	}
+	if got := dump(t, c); !maps.Equal(got, want) {
+		t.Fatalf("after the refused rating:\n%q\nwant\n%q", got, want)
+	}
+	// The operator fixes the key and replays the dead letter.
+	if err := c.Del(ctx, "sim:A").Err(); err != nil {
+		t.Fatal(err)
+	}
+	sinktest.Write(t, s, rows[1:])
+	want = map[string]string{
+		"sim:A":        "zset B:1; no ttl",
+		"sim:B":        "zset A:1; no ttl",
+		"sess:s1":      "list B,A no ttl",
+		"sess:s1:seen": "set 1,2 no ttl",
+	}
+	if got := dump(t, c); !maps.Equal(got, want) {
+		t.Fatalf("after the replay:\n%q\nwant\n%q", got, want)
+	}
+	if st := s.Stats(); st.Acked != 2 || st.DeadLettered != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
 func TestCooccurConfigErrors(t *testing.T) {
 	env := &operators.Env{RedisURL: "redis://127.0.0.1:1"}
 	p, _ := operators.LookupSink("redis")

@@ -66,6 +66,7 @@ func New(cfg operators.SinkConfig) (operators.Sink, error) {
 		return nil, fmt.Errorf("redis sink: %w", err)
 	}
 	w.client = goredis.NewClient(copt)
+	w.log = cfg.Env.Log()
 	return &Sink{Buffer: buffer.New(cfg.Query, "redis", cfg.Env, opt, w.send), client: w.client, w: w}, nil
 }
 

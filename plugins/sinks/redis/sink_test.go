@@ -245,6 +245,34 @@ func TestTTLIsSetOnceWhenTheKeyIsCreated(t *testing.T) {
 	}
 }
 
+// A row refused with WRONGTYPE wrote nothing, so its key, someone else's,
+// must not get the sink's TTL; the key the batch did write gets it.
+func TestTTLOnlyOnKeysTheSinkWrote(t *testing.T) {
+	srv := redistest.NewServer(t)
+	c := client(t, srv.Addr())
+	ctx := context.Background()
+	if err := c.Set(ctx, "dau:string", "someone else's value", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	dl := &deadLetters{}
+	s := newSink(t, dl.env(srv.URL()), map[string]string{"mode": "set", "key": "dau:{date}", "member": "mid", "ttl": "1h"})
+	sinktest.Write(t, s, []*operators.Record{
+		row("date,mid", str("string"), str("m1")),
+		row("date,mid", str("2026-11-21"), str("m2")),
+	})
+	want := []string{`_dead_letter|q|redis|redis SADD dau:string: WRONGTYPE Operation against a key holding the wrong kind of value|{"date":"string","mid":"m1"}`}
+	if !slices.Equal(dl.rows, want) {
+		t.Fatalf("dead letters\n%q\nwant\n%q", dl.rows, want)
+	}
+	wantKeys := map[string]string{
+		"dau:string":     "string someone else's value no ttl",
+		"dau:2026-11-21": "set m2 ttl 1h0m0s",
+	}
+	if got := dump(t, c); !maps.Equal(got, wantKeys) {
+		t.Fatalf("keys\n%q\nwant\n%q", got, wantKeys)
+	}
+}
+
 // deadLetters records what reaches the dead-letter stream.
 type deadLetters struct {
 	mu   sync.Mutex

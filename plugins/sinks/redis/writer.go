@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -28,16 +29,19 @@ type writer struct {
 	maxLen                           int64
 	co                               *cooccur // mode cooccur
 
+	log      *slog.Logger
 	scratch  []byte
 	lastKey  string
 	expiring map[string]struct{} // keys given an EXPIRE … NX in this batch
 	spans    []span
 }
 
-// span is the commands one row queued, as positions in the pipeline.
+// span is the commands one row queued, as positions in the pipeline, and
+// the key to give the TTL once they succeed ("" for none).
 type span struct {
 	row      *operators.Record
 	from, to int
+	expire   string
 }
 
 // send is the buffer's Sender. Lists are written in MULTI/EXEC so that no
@@ -56,14 +60,14 @@ func (w *writer) send(ctx context.Context, rows []*operators.Record) (buffer.Res
 		pipe = w.client.Pipeline()
 	}
 	w.spans = w.spans[:0]
-	clear(w.expiring)
 	for _, r := range rows {
 		from := pipe.Len()
-		if err := w.queue(ctx, pipe, r); err != nil {
+		expire, err := w.queue(ctx, pipe, r)
+		if err != nil {
 			res.Rejected = append(res.Rejected, buffer.Rejection{Row: r, Reason: err.Error()})
 			continue
 		}
-		w.spans = append(w.spans, span{r, from, pipe.Len()})
+		w.spans = append(w.spans, span{r, from, pipe.Len(), expire})
 	}
 	if pipe.Len() == 0 {
 		return res, nil
@@ -74,12 +78,16 @@ func (w *writer) send(ctx context.Context, rows []*operators.Record) (buffer.Res
 	if err != nil && !errors.As(err, &rerr) {
 		return buffer.Result{}, fmt.Errorf("redis pipeline of %d commands: %w", n, err)
 	}
+	clear(w.expiring)
+	var expire goredis.Pipeliner // after the writes: only keys they wrote
 	for _, sp := range w.spans {
+		failed := false
 		for _, c := range cmds[sp.from:sp.to] {
 			cerr := c.Err()
 			if cerr == nil || cerr == goredis.Nil {
 				continue
 			}
+			failed = true
 			arg := c.Args()[1]
 			if w.co != nil {
 				arg = c.Args()[3] // the session key, not the script's digest
@@ -96,25 +104,42 @@ func (w *writer) send(ctx context.Context, rows []*operators.Record) (buffer.Res
 			}
 			break
 		}
+		// Only a key the row did write gets the TTL: a key refused with
+		// WRONGTYPE belongs to someone else.
+		if _, done := w.expiring[sp.expire]; !failed && sp.expire != "" && !done {
+			w.expiring[sp.expire] = struct{}{}
+			if expire == nil {
+				expire = w.client.Pipeline()
+			}
+			expire.ExpireNX(ctx, sp.expire, w.ttl)
+		}
+	}
+	if expire != nil {
+		// The rows are written: failing the batch would write them again
+		// (zincr twice). A TTL missed here is set by the key's next write.
+		if _, err := expire.Exec(ctx); err != nil {
+			w.log.Warn("redis sink: setting key TTLs failed", "keys", len(w.expiring), "err", err)
+		}
 	}
 	return res, nil
 }
 
-// queue adds one row's commands. Everything is rendered before the first
-// command is queued, so a row that cannot be written queues nothing.
-func (w *writer) queue(ctx context.Context, p goredis.Pipeliner, r *operators.Record) error {
+// queue adds one row's commands, and says which key gets the TTL once
+// they succeed. Everything is rendered before the first command is
+// queued, so a row that cannot be written queues nothing.
+func (w *writer) queue(ctx context.Context, p goredis.Pipeliner, r *operators.Record) (expire string, err error) {
 	key, err := w.keyText(r)
 	if err != nil {
-		return fmt.Errorf("key %w", err)
+		return "", fmt.Errorf("key %w", err)
 	}
 	switch w.mode {
 	case "set", "hll", "list":
 		members, err := w.members(r)
 		if err != nil {
-			return err
+			return "", err
 		}
 		if len(members) == 0 {
-			return nil
+			return "", nil
 		}
 		switch w.mode {
 		case "set":
@@ -132,21 +157,21 @@ func (w *writer) queue(ctx context.Context, p goredis.Pipeliner, r *operators.Re
 	case "hash":
 		f, err := w.text(w.field, r)
 		if err != nil {
-			return fmt.Errorf("field %w", err)
+			return "", fmt.Errorf("field %w", err)
 		}
 		v, err := w.valueText(r)
 		if err != nil {
-			return err
+			return "", err
 		}
 		p.HSet(ctx, key, f, v)
 	case "zset", "zincr":
 		m, err := w.text(w.member, r)
 		if err != nil {
-			return fmt.Errorf("member %w", err)
+			return "", fmt.Errorf("member %w", err)
 		}
 		score, err := w.scoreOf(r)
 		if err != nil {
-			return err
+			return "", err
 		}
 		if w.mode == "zset" {
 			p.ZAdd(ctx, key, goredis.Z{Score: score, Member: m})
@@ -156,20 +181,17 @@ func (w *writer) queue(ctx context.Context, p goredis.Pipeliner, r *operators.Re
 	case "string":
 		v, err := w.valueText(r)
 		if err != nil {
-			return err
+			return "", err
 		}
 		p.Set(ctx, key, v, w.ttl)
-		return nil
+		return "", nil
 	case "cooccur":
-		return w.co.queue(ctx, p, w, key, r) // the script sets its own TTLs
+		return "", w.co.queue(ctx, p, w, key, r) // the script sets its own TTLs
 	}
 	if w.ttl > 0 {
-		if _, done := w.expiring[key]; !done {
-			w.expiring[key] = struct{}{}
-			p.ExpireNX(ctx, key, w.ttl)
-		}
+		return key, nil
 	}
-	return nil
+	return "", nil
 }
 
 // members is the row's member, or each element when the member column
