@@ -63,27 +63,47 @@ func (v Value) Num() (float64, bool) {
 	case KindFloat:
 		return v.Float64(), true
 	case KindString:
-		f, err := strconv.ParseFloat(strings.TrimSpace(v.S), 64)
-		return f, err == nil
+		return parseFinite(v.S)
 	}
 	return 0, false
 }
 
-// Int64 returns v as an int64 when it is numeric (floats truncate).
+// parseFinite parses a numeric string. ParseFloat also takes "NaN" and
+// "Inf", which no JSON number can be: as numbers they would compare equal
+// to every number and turn sums into NaN, so they stay strings.
+func parseFinite(s string) (float64, bool) {
+	f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0, false
+	}
+	return f, true
+}
+
+// Int64 returns v as an int64 when it is numeric (floats truncate). A
+// float outside int64's range, or NaN, is not one: Go's conversion of it
+// depends on the CPU.
 func (v Value) Int64() (int64, bool) {
+	var f float64
 	switch v.Kind {
 	case KindInt, KindBool:
 		return v.I, true
 	case KindFloat:
-		return int64(v.Float64()), true
+		f = v.Float64()
 	case KindString:
 		if i, err := strconv.ParseInt(strings.TrimSpace(v.S), 10, 64); err == nil {
 			return i, true
 		}
-		f, err := strconv.ParseFloat(strings.TrimSpace(v.S), 64)
-		return int64(f), err == nil
+		var ok bool
+		if f, ok = parseFinite(v.S); !ok {
+			return 0, false
+		}
+	default:
+		return 0, false
 	}
-	return 0, false
+	if math.IsNaN(f) || f < math.MinInt64 || f >= math.MaxInt64 {
+		return 0, false
+	}
+	return int64(f), true
 }
 
 // Truthy is SQL truth for WHERE/HAVING: NULL, false, 0 and "" are false.
@@ -191,7 +211,8 @@ func Compare(a, b Value) (c int, ok bool) {
 	}
 	x, ok1 := a.Num()
 	y, ok2 := b.Num()
-	if !ok1 || !ok2 {
+	// NaN (say Inf - Inf) is not ordered: cmpOrdered would call it equal.
+	if !ok1 || !ok2 || math.IsNaN(x) || math.IsNaN(y) {
 		return 0, false
 	}
 	return cmpOrdered(x, y), true

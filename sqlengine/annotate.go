@@ -3,7 +3,9 @@ package sqlengine
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -99,6 +101,14 @@ func readOptions(anns []*Annotation) (*options, *CompileError) {
 				return fail("@%s needs %s=\"…\"", spec.Name, arg.Name)
 			}
 		}
+		// A misspelt argument must not silently fall back to its default.
+		// @Sink's arguments are checked against its sink type, and @Widget
+		// passes display options through to the console.
+		if spec.Name != "Sink" && spec.Name != "Widget" {
+			if name, hint := unknownArg(a.Args, spec.Args); name != "" {
+				return fail("@%s has no argument %q%s", spec.Name, name, hint)
+			}
+		}
 		o.raw[spec.Name] = append(o.raw[spec.Name], a.Positional)
 		switch spec.Name {
 		case "Name":
@@ -137,7 +147,8 @@ func readOptions(anns []*Annotation) (*options, *CompileError) {
 			for _, k := range strings.Split(a.Args["key"], ",") {
 				so.keys = append(so.keys, strings.Split(strings.TrimSpace(k), "."))
 			}
-			if err := setDurations(a.Args, time.Nanosecond, "30m", []durationArg{{"gap", &so.gap}, {"max_duration", &so.maxDur}}); err != "" {
+			// Event time counts milliseconds: a shorter gap would round to 0.
+			if err := setDurations(a.Args, time.Millisecond, "30m", []durationArg{{"gap", &so.gap}, {"max_duration", &so.maxDur}}); err != "" {
 				return fail("@Session %s", err)
 			}
 			o.session = so
@@ -153,6 +164,21 @@ func readOptions(anns []*Annotation) (*options, *CompileError) {
 		}
 	}
 	return o, nil
+}
+
+// unknownArg is the first argument, in name order, that specs do not
+// list, with a did-you-mean hint; "" when all are known.
+func unknownArg(args map[string]string, specs []operators.ArgSpec) (name, hint string) {
+	var known []string
+	for _, a := range specs {
+		known = append(known, a.Name)
+	}
+	for _, k := range slices.Sorted(maps.Keys(args)) {
+		if !slices.Contains(known, k) {
+			return k, suggest(k, known)
+		}
+	}
+	return "", ""
 }
 
 // durationArg is an annotation argument that holds a duration, and where

@@ -33,6 +33,11 @@ func TestReadOptionsDurations(t *testing.T) {
 			options{idle: time.Second, session: &sessionOption{keys: [][]string{{"user_id"}, {"device", "id"}}, gap: 5 * time.Minute, maxDur: 2 * time.Hour}}, ""},
 		{"zero gap", Annotation{Name: "Session", Args: map[string]string{"key": "user_id", "gap": "0s"}},
 			options{}, `@Session gap="0s" is not a duration like 30m`},
+		// Event time is in milliseconds: a shorter gap would round to 0.
+		{"sub-millisecond gap", Annotation{Name: "Session", Args: map[string]string{"key": "user_id", "gap": "500us"}},
+			options{}, `@Session gap="500us" is not a duration like 30m`},
+		{"overflowing max duration", Annotation{Name: "Session", Args: map[string]string{"key": "user_id", "max_duration": "9999999999h"}},
+			options{}, `@Session max_duration="9999999999h" is not a duration like 30m`},
 		{"bad max duration", Annotation{Name: "Session", Args: map[string]string{"key": "user_id", "max_duration": "1 day"}},
 			options{}, `@Session max_duration="1 day" is not a duration like 30m`},
 	} {

@@ -34,6 +34,7 @@ func TestCompileErrors(t *testing.T) {
 		{"bad interval", "SELECT COUNT(*) AS n FROM s GROUP BY TUMBLE(ts, INTERVAL 10 FORTNIGHT)", "unknown interval unit FORTNIGHT", 0, 0},
 		{"order without window", "SELECT a FROM s ORDER BY a", "ORDER BY needs a window", 0, 0},
 		{"duplicate names", "@Name(\"x\")\nSELECT a FROM s;\n@Name(\"x\")\nSELECT b FROM s", "statement 1 is also named \"x\"", 0, 0},
+		{"cast type", "@Name(\"c\")\nSELECT CAST(a AS DATE) AS d FROM s", "statement 1 (c) line 2, column 18: cannot CAST to date; use SIGNED, DECIMAL or CHAR", 2, 18},
 		{"wrong arity", "SELECT UPPER(a, b) AS u FROM s", "UPPER takes 1 argument, got 2", 0, 0},
 		{"self insert", "INSERT INTO s SELECT * FROM s", "reads and writes the same stream", 0, 0},
 		{"session on a grouped statement", "@Session(key=\"user_id\")\nSELECT user_id, COUNT(*) AS n FROM s GROUP BY user_id", "@Session tags pass-through events", 1, 1},

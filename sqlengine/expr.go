@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -296,8 +297,17 @@ func (c *compiler) in(x operators.Expr, e *sqlparser.ComparisonExpr) (operators.
 		return nil, err
 	}
 	negate := e.Operator == sqlparser.NotInStr
+	// x IN (a, b) is x = a OR x = b: without a match, a NULL in the list
+	// makes the answer unknown (NULL), for NOT IN too.
+	noMatch := func(sawNull bool) operators.Value {
+		if sawNull {
+			return operators.Null()
+		}
+		return operators.Bool(negate)
+	}
 	if vals != nil {
 		// The usual x IN ('a', 'b'): the values are known now.
+		hasNull := slices.ContainsFunc(vals, operators.Value.IsNull)
 		return func(row []operators.Value) operators.Value {
 			v := x(row)
 			if v.IsNull() {
@@ -308,7 +318,7 @@ func (c *compiler) in(x operators.Expr, e *sqlparser.ComparisonExpr) (operators.
 					return operators.Bool(!negate)
 				}
 			}
-			return operators.Bool(negate)
+			return noMatch(hasNull)
 		}, nil
 	}
 	return func(row []operators.Value) operators.Value {
@@ -316,12 +326,15 @@ func (c *compiler) in(x operators.Expr, e *sqlparser.ComparisonExpr) (operators.
 		if v.IsNull() {
 			return v
 		}
+		sawNull := false
 		for _, f := range list {
-			if v.Equal(f(row)) {
+			w := f(row)
+			if v.Equal(w) {
 				return operators.Bool(!negate)
 			}
+			sawNull = sawNull || w.IsNull()
 		}
-		return operators.Bool(negate)
+		return noMatch(sawNull)
 	}, nil
 }
 
@@ -420,14 +433,19 @@ func (c *compiler) between(e *sqlparser.RangeCond) (operators.Expr, error) {
 		return nil, err
 	}
 	negate := e.Operator == sqlparser.NotBetweenStr
+	// x BETWEEN lo AND hi is x >= lo AND x <= hi, with AND's NULL rules:
+	// one false side decides even when the other is NULL.
 	return func(row []operators.Value) operators.Value {
 		v := x(row)
 		a, ok1 := operators.Compare(v, lo(row))
 		b, ok2 := operators.Compare(v, hi(row))
+		if (ok1 && a < 0) || (ok2 && b > 0) {
+			return operators.Bool(negate)
+		}
 		if !ok1 || !ok2 {
 			return operators.Null()
 		}
-		return operators.Bool((a >= 0 && b <= 0) != negate)
+		return operators.Bool(!negate)
 	}, nil
 }
 
@@ -631,22 +649,24 @@ func (c *compiler) cast(e *sqlparser.ConvertExpr) (operators.Expr, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The parser's grammar knows only BINARY, CHAR, NCHAR, DATE, DATETIME,
+	// DECIMAL, JSON, SIGNED, TIME and UNSIGNED (no DOUBLE or FLOAT).
 	switch t := strings.ToLower(e.Type.Type); t {
-	case "signed", "unsigned", "integer", "int", "bigint":
+	case "signed", "unsigned":
 		return func(row []operators.Value) operators.Value {
 			if i, ok := x(row).Int64(); ok {
 				return operators.Int(i)
 			}
 			return operators.Null()
 		}, nil
-	case "decimal", "double", "float", "real":
+	case "decimal":
 		return func(row []operators.Value) operators.Value {
 			if f, ok := x(row).Num(); ok {
 				return operators.Float(f)
 			}
 			return operators.Null()
 		}, nil
-	case "char", "varchar", "text", "string", "binary":
+	case "char", "nchar", "binary":
 		return func(row []operators.Value) operators.Value {
 			v := x(row)
 			if v.IsNull() {
@@ -655,7 +675,7 @@ func (c *compiler) cast(e *sqlparser.ConvertExpr) (operators.Expr, error) {
 			return operators.Str(v.Text())
 		}, nil
 	default:
-		return nil, errorf(e.Type.Type, "cannot CAST to %s; use SIGNED, DOUBLE or CHAR", t)
+		return nil, errorf(e.Type.Type, "cannot CAST to %s; use SIGNED, DECIMAL or CHAR", t)
 	}
 }
 

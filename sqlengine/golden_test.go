@@ -29,7 +29,8 @@ import (
 //	                           the expected row has them
 //	-- late NAME N             NAME counted N late events
 //	-- errors NAME N           NAME counted N errors
-//	-- compile error           compiling the statements fails with this message (body)
+//	-- compile error           compiling the statements fails with this message (the
+//	                           body's last line that is not blank)
 //
 // Lines starting with "#" are comments.
 func TestGolden(t *testing.T) {
@@ -129,8 +130,13 @@ func runGolden(t *testing.T, path string) {
 				g.byName[s.Name] = q
 			}
 		case "compile":
-			_, err := sqlengine.Compile(strings.Join(d.body[:len(d.body)-1], "\n"))
-			want := d.body[len(d.body)-1]
+			// The message is the last line that is not blank.
+			body := d.body
+			for len(body) > 1 && strings.TrimSpace(body[len(body)-1]) == "" {
+				body = body[:len(body)-1]
+			}
+			_, err := sqlengine.Compile(strings.Join(body[:len(body)-1], "\n"))
+			want := body[len(body)-1]
 			if err == nil || err.Error() != want {
 				t.Errorf("%s: compile error\n got: %v\nwant: %s", where, err, want)
 			}

@@ -1,7 +1,9 @@
 package sqlengine
 
 import (
+	"errors"
 	"fmt"
+	"math"
 	"runtime"
 	"slices"
 	"strconv"
@@ -128,6 +130,12 @@ func columnName(e *sqlparser.AliasedExpr) string {
 	return sqlparser.String(e.Expr)
 }
 
+// isColumn reports whether e is the unqualified column name.
+func isColumn(e sqlparser.Expr, name string) bool {
+	c, ok := e.(*sqlparser.ColName)
+	return ok && c.Qualifier.IsEmpty() && strings.EqualFold(c.Name.String(), name)
+}
+
 func planMap(p *planned, sel *sqlparser.Select, o *options, in *inputScope, where operators.Expr, counters *operators.Counters) error {
 	switch {
 	case sel.Having != nil:
@@ -250,6 +258,12 @@ func planAggregate(p *planned, sel *sqlparser.Select, o *options, spec *operator
 		name := columnName(e)
 		if seen[name] || name == "_key" {
 			return errorf(name, "column %s appears twice or is reserved; name it with AS", name)
+		}
+		// A window row starts with window_start and window_end, which
+		// replace a select column of the same name: only the window's own
+		// may be selected under those names.
+		if (name == "window_start" || name == "window_end") && win.kind != operators.NoWindow && !isColumn(e.Expr, name) {
+			return errorf(name, "column %s is part of every window row already; name yours differently", name)
 		}
 		seen[name] = true
 		x, err := out.self.compile(e.Expr)
@@ -546,13 +560,19 @@ func interval(e sqlparser.Expr) (time.Duration, error) {
 	if !ok {
 		return 0, fmt.Errorf("the interval must be a number")
 	}
-	n, err := strconv.ParseInt(strings.Trim(string(v.Val), "'\""), 10, 64)
+	text := strings.Trim(string(v.Val), "'\"")
+	n, err := strconv.ParseInt(text, 10, 64)
+	if errors.Is(err, strconv.ErrRange) && !strings.HasPrefix(text, "-") {
+		n, err = math.MaxInt64, nil // too long: refused below
+	}
 	if err != nil || n <= 0 {
 		return 0, fmt.Errorf("the interval must be a positive whole number")
 	}
-	d := time.Duration(n) * unit
-	if d > maxWindow {
-		return 0, fmt.Errorf("windows are at most %s", maxWindow)
+	// Compare n before multiplying: n * unit can overflow to a zero or
+	// negative size, which the window operators would divide by. With
+	// n >= 1 and whole-millisecond units, no size is under 1 ms.
+	if n > int64(maxWindow/unit) {
+		return 0, fmt.Errorf("INTERVAL %s %s is too long: windows are at most %s", text, iv.Unit, maxWindow)
 	}
-	return d, nil
+	return time.Duration(n) * unit, nil
 }

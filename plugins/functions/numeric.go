@@ -52,7 +52,7 @@ func number(v operators.Value) (operators.Value, bool) {
 		if i, err := strconv.ParseInt(s, 10, 64); err == nil {
 			return operators.Int(i), true
 		}
-		if f, err := strconv.ParseFloat(s, 64); err == nil {
+		if f, ok := v.Num(); ok { // not "NaN" or "Inf"
 			return operators.Float(f), true
 		}
 	}

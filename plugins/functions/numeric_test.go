@@ -18,6 +18,10 @@ func TestNumericFunctions(t *testing.T) {
 		{"ABS", v(i(math.MinInt64)), f(9223372036854775808)},
 		{"ABS", v(s("abc")), null},
 		{"ABS", v(js(`[1]`)), null},
+		{"ABS", v(s("nan")), null}, // ParseFloat's NaN and Inf are not numbers here
+		{"ABS", v(s("-Inf")), null},
+		{"ROUND", v(s("inf")), null},
+		{"MOD", v(s("NaN"), i(2)), null},
 
 		{"ROUND", v(f(2.5)), f(3)},
 		{"ROUND", v(f(-2.5)), f(-3)},

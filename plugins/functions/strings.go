@@ -75,7 +75,10 @@ func substring(args []operators.Value) operators.Value {
 		if l < 1 {
 			return operators.Str("")
 		}
-		end = min(n, start+l)
+		// Compare before adding: start+l overflows for a huge len.
+		if l < n-start {
+			end = start + l
+		}
 	}
 	if n == len(s) {
 		return operators.Str(s[start:end])

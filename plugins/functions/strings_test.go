@@ -1,6 +1,7 @@
 package functions
 
 import (
+	"math"
 	"testing"
 
 	"sluice/operators"
@@ -47,6 +48,17 @@ func TestSubstring(t *testing.T) {
 		{"SUBSTRING", sub("naïve café", i(3), i(4)), s("ïve ")},
 		{"SUBSTRING", sub("naïve café", i(-4)), s("café")},
 		{"SUBSTRING", sub("日本語テキスト", i(3), i(2)), s("語テ")},
+		// Extreme positions and lengths must not overflow.
+		{"SUBSTRING", sub("Sakila", i(2), i(math.MaxInt64)), s("akila")},
+		{"SUBSTRING", sub("naïve", i(2), i(math.MaxInt64)), s("aïve")},
+		{"SUBSTRING", sub("Sakila", i(math.MaxInt64), i(math.MaxInt64)), s("")},
+		{"SUBSTRING", sub("Sakila", i(math.MinInt64), i(math.MaxInt64)), s("")},
+		{"SUBSTRING", sub("Sakila", i(-1), i(math.MaxInt64)), s("a")},
+		{"SUBSTRING", sub("Sakila", i(2), i(math.MinInt64)), s("")},
+		{"SUBSTRING", sub("Sakila", i(math.MinInt64)), s("")},
+		{"SUBSTRING", sub("Sakila", s("2"), s("9223372036854775807")), s("akila")},
+		{"SUBSTRING", sub("Sakila", i(2), f(1e300)), null}, // no int64 holds it
+		{"SUBSTRING", sub("Sakila", s("nan")), null},
 	})
 }
 
