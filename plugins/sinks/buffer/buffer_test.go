@@ -3,7 +3,6 @@ package buffer
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -48,35 +47,6 @@ func (r *recorder) seen() [][]int64 {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return slices.Clone(r.batches)
-}
-
-// deadLetters is an Env whose Emit records what reaches each stream.
-type deadLetters struct {
-	mu   sync.Mutex
-	rows []*operators.Record
-}
-
-func (d *deadLetters) env() *operators.Env {
-	return &operators.Env{Emit: func(stream string, recs []*operators.Record) error {
-		if stream != operators.DeadLetterStream {
-			return fmt.Errorf("unexpected stream %q", stream)
-		}
-		d.mu.Lock()
-		d.rows = append(d.rows, recs...)
-		d.mu.Unlock()
-		return nil
-	}}
-}
-
-// got lists each dead letter as "reason|row".
-func (d *deadLetters) got() []string {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	var out []string
-	for _, r := range d.rows {
-		out = append(out, r.Get("query").Text()+"|"+r.Get("sink").Text()+"|"+r.Get("reason").Text()+"|"+r.Get("row").Text())
-	}
-	return out
 }
 
 func rows(from, to int) []*operators.Record {
@@ -180,7 +150,7 @@ func TestRetriesOnlyRowsRefusedForNow(t *testing.T) {
 }
 
 func TestRejectedRowsGoToDeadLetters(t *testing.T) {
-	dl := &deadLetters{}
+	var dl sinktest.DeadLetters
 	rec := &recorder{answer: func(call int, rows []*operators.Record) (Result, error) {
 		switch call {
 		case 0:
@@ -190,7 +160,7 @@ func TestRejectedRowsGoToDeadLetters(t *testing.T) {
 		}
 		return Result{}, nil
 	}}
-	b := New("q", "test", dl.env(), fast(100, 4, time.Hour), rec.send)
+	b := New("q", "test", dl.Env(operators.Env{}), fast(100, 4, time.Hour), rec.send)
 	defer b.Close()
 	if err := b.Write(context.Background(), rows(0, 6)); err != nil {
 		t.Fatal(err)
@@ -200,7 +170,7 @@ func TestRejectedRowsGoToDeadLetters(t *testing.T) {
 		`q|test|bad a|{"n":0}`, `q|test|bad a|{"n":2}`, `q|test|bad b|{"n":3}`,
 		`q|test|400 malformed request|{"n":4}`, `q|test|400 malformed request|{"n":5}`,
 	}
-	if got := dl.got(); !slices.Equal(got, want) {
+	if got := dl.Got("query", "sink", "reason", "row"); !slices.Equal(got, want) {
 		t.Fatalf("dead letters\n%q\nwant\n%q", got, want)
 	}
 	if s := b.Stats(); s != (Stats{Acked: 1, DeadLettered: 5}) {
@@ -297,11 +267,11 @@ func TestFlushWaitsForAcknowledgement(t *testing.T) {
 }
 
 func TestCloseDeadLettersWhatCannotBeDelivered(t *testing.T) {
-	dl := &deadLetters{}
+	var dl sinktest.DeadLetters
 	rec := &recorder{answer: func(int, []*operators.Record) (Result, error) {
 		return Result{}, errors.New("connection refused")
 	}}
-	b := New("q", "test", dl.env(), fast(100, 2, time.Hour), rec.send)
+	b := New("q", "test", dl.Env(operators.Env{}), fast(100, 2, time.Hour), rec.send)
 	if err := b.Write(context.Background(), rows(0, 3)); err != nil {
 		t.Fatal(err)
 	}
@@ -314,7 +284,7 @@ func TestCloseDeadLettersWhatCannotBeDelivered(t *testing.T) {
 		`q|test|sink closed before delivery: connection refused|{"n":1}`,
 		`q|test|sink closed before delivery: connection refused|{"n":2}`,
 	}
-	if got := dl.got(); !slices.Equal(got, want) {
+	if got := dl.Got("query", "sink", "reason", "row"); !slices.Equal(got, want) {
 		t.Fatalf("dead letters\n%q\nwant\n%q", got, want)
 	}
 	if s := b.Stats(); s.DeadLettered != 3 || s.Buffered != 0 || s.Acked != 0 {

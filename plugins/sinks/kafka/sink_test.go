@@ -166,17 +166,8 @@ func TestFlushWaitsForAcks(t *testing.T) {
 
 func TestTooLargeRowDeadLettered(t *testing.T) {
 	c := kafkatest.Start(t, kafkatest.Topic("t", 1))
-	var mu sync.Mutex
-	var dead []*operators.Record
-	env := &operators.Env{KafkaBrokers: c.Brokers, Emit: func(stream string, recs []*operators.Record) error {
-		mu.Lock()
-		defer mu.Unlock()
-		if stream == operators.DeadLetterStream {
-			dead = append(dead, recs...)
-		}
-		return nil
-	}}
-	s := newSink(t, env, map[string]string{"topic": "t"})
+	var dl sinktest.DeadLetters
+	s := newSink(t, dl.Env(operators.Env{KafkaBrokers: c.Brokers}), map[string]string{"topic": "t"})
 	big := userRow(operators.Str(strings.Repeat("x", 2<<20)), 2)
 	if err := s.Write(context.Background(), []*operators.Record{userRow(operators.Str("a"), 1), big, userRow(operators.Str("c"), 3)}); err != nil {
 		t.Fatal(err)
@@ -186,14 +177,9 @@ func TestTooLargeRowDeadLettered(t *testing.T) {
 	if len(got) != 2 || string(got[0].Value) != `{"user_id":"a","n":1,"page":"/p/1"}` || string(got[1].Value) != `{"user_id":"c","n":3,"page":"/p/3"}` {
 		t.Fatalf("topic = %d messages, want the two small rows", len(got))
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(dead) != 1 {
-		t.Fatalf("dead letters = %d, want 1", len(dead))
-	}
-	wantReason := fmt.Sprintf("message of %d bytes is over the 1048576-byte batch limit", len(big.String()))
-	if r := dead[0].Get("reason"); r != operators.Str(wantReason) || dead[0].Get("sink") != operators.Str("kafka") {
-		t.Errorf("dead letter reason %v sink %v, want %q kafka", r, dead[0].Get("sink"), wantReason)
+	want := []string{fmt.Sprintf("message of %d bytes is over the 1048576-byte batch limit|kafka", len(big.String()))}
+	if dead := dl.Got("reason", "sink"); !slices.Equal(dead, want) {
+		t.Errorf("dead letters %q, want %q", dead, want)
 	}
 }
 
@@ -278,25 +264,15 @@ func TestBrokerErrors(t *testing.T) {
 				}
 				return resp, nil, true
 			})
-			var mu sync.Mutex
-			var dead []string
-			env := &operators.Env{KafkaBrokers: c.Brokers, Emit: func(_ string, recs []*operators.Record) error {
-				mu.Lock()
-				defer mu.Unlock()
-				for _, r := range recs {
-					dead = append(dead, r.Get("reason").S)
-				}
-				return nil
-			}}
-			s := newSink(t, env, map[string]string{"topic": "t", "backoff": "10ms"})
+			var dl sinktest.DeadLetters
+			s := newSink(t, dl.Env(operators.Env{KafkaBrokers: c.Brokers}), map[string]string{"topic": "t", "backoff": "10ms"})
 			if err := s.Write(context.Background(), []*operators.Record{userRow(operators.Str("a"), 1)}); err != nil {
 				t.Fatal(err)
 			}
 			sinktest.Flush(t, s)
 			got := c.ReadAll(t, "t")
 			st := s.Stats()
-			mu.Lock()
-			defer mu.Unlock()
+			dead := dl.Got("reason")
 			if tt.delivered {
 				if len(got) != 1 || st.Retries != 1 || st.Acked != 1 || len(dead) != 0 {
 					t.Errorf("topic %d messages, stats %+v, dead %v; want delivered once after one retry", len(got), st, dead)
@@ -335,23 +311,13 @@ func TestTopicRefusedInMetadataDeadLettered(t *testing.T) {
 		resp.Topics = append(resp.Topics, rt)
 		return resp, nil, true
 	})
-	var mu sync.Mutex
-	var dead []string
-	env := &operators.Env{KafkaBrokers: c.Brokers, Emit: func(_ string, recs []*operators.Record) error {
-		mu.Lock()
-		defer mu.Unlock()
-		for _, r := range recs {
-			dead = append(dead, r.Get("reason").S+"|"+r.Get("row").Text())
-		}
-		return nil
-	}}
-	s := newSink(t, env, map[string]string{"topic": "t", "backoff": "10ms", "max_backoff": "20ms"})
+	var dl sinktest.DeadLetters
+	s := newSink(t, dl.Env(operators.Env{KafkaBrokers: c.Brokers}), map[string]string{"topic": "t", "backoff": "10ms", "max_backoff": "20ms"})
 	if err := s.Write(context.Background(), []*operators.Record{userRow(operators.Str("a"), 1)}); err != nil {
 		t.Fatal(err)
 	}
 	sinktest.Flush(t, s)
-	mu.Lock()
-	defer mu.Unlock()
+	dead := dl.Got("reason", "row")
 	want := []string{"kafka refused the batch: " + kafkago.TopicAuthorizationFailed.Error() + `|{"user_id":"a","n":1,"page":"/p/1"}`}
 	if st := s.Stats(); !slices.Equal(dead, want) || st != (buffer.Stats{DeadLettered: 1}) {
 		t.Fatalf("dead letters %q, stats %+v; want %q and one dead letter", dead, st, want)
@@ -375,17 +341,8 @@ func TestCloseWaitsForAProduceItCancelled(t *testing.T) {
 		once.Do(func() { time.Sleep(6 * time.Second) }) // past CloseTimeout, within kafka-go's 10s WriteTimeout
 		return nil, nil, false
 	})
-	var mu sync.Mutex
-	var dead []string
-	env := &operators.Env{KafkaBrokers: c.Brokers, Emit: func(_ string, recs []*operators.Record) error {
-		mu.Lock()
-		defer mu.Unlock()
-		for _, r := range recs {
-			dead = append(dead, r.Get("reason").S)
-		}
-		return nil
-	}}
-	s := newSink(t, env, map[string]string{"topic": "t", "flush": "1ms"})
+	var dl sinktest.DeadLetters
+	s := newSink(t, dl.Env(operators.Env{KafkaBrokers: c.Brokers}), map[string]string{"topic": "t", "flush": "1ms"})
 	if err := s.Write(context.Background(), []*operators.Record{userRow(operators.Str("a"), 1)}); err != nil {
 		t.Fatal(err)
 	}
@@ -398,8 +355,7 @@ func TestCloseWaitsForAProduceItCancelled(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := c.ReadAll(t, "t")
-	mu.Lock()
-	defer mu.Unlock()
+	dead := dl.Got("reason")
 	if st := s.Stats(); len(got) != 1 || string(got[0].Value) != `{"user_id":"a","n":1,"page":"/p/1"}` || len(dead) != 0 || st.Acked != 1 || st.DeadLettered != 0 {
 		t.Fatalf("topic %d messages, dead letters %q, stats %+v; want the row delivered once and acked", len(got), dead, st)
 	}

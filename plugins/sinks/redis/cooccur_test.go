@@ -142,10 +142,10 @@ func TestCooccurRejectsRowsItCannotWrite(t *testing.T) {
 	if err := c.Set(ctx, "sim:B", "not a sorted set", 0).Err(); err != nil {
 		t.Fatal(err)
 	}
-	dl := &deadLetters{}
+	var dl sinktest.DeadLetters
 	args := maps.Clone(cooccurArgs)
 	delete(args, "ttl")
-	s := newSink(t, dl.env(srv.URL()), args)
+	s := newSink(t, dl.Env(operators.Env{RedisURL: srv.URL()}), args)
 	const cols = "user_id,session_id,session_seq,item_id,weight"
 	sinktest.Write(t, s, []*operators.Record{
 		row(cols, str("u1"), str("s1"), num(1), str("A"), num(1)),
@@ -156,13 +156,13 @@ func TestCooccurRejectsRowsItCannotWrite(t *testing.T) {
 		row(cols, str("u1"), str("s1"), num(6), str("B"), num(1)),
 	})
 	want := []string{
-		`_dead_letter|q|redis|id "{session_seq}": column session_seq is NULL or missing|{"user_id":"u1","session_id":"s1","session_seq":null,"item_id":"B","weight":1}`,
-		`_dead_letter|q|redis|score "weight": "lots" is not a number|{"user_id":"u1","session_id":"s1","session_seq":3,"item_id":"B","weight":"lots"}`,
-		`_dead_letter|q|redis|score "weight": +Inf is not a finite number|{"user_id":"u1","session_id":"s1","session_seq":4,"item_id":"B","weight":null}`,
-		`_dead_letter|q|redis|rec "rec:{user_id}": column user_id is NULL or missing|{"user_id":null,"session_id":"s1","session_seq":5,"item_id":"B","weight":1}`,
+		`q|redis|id "{session_seq}": column session_seq is NULL or missing|{"user_id":"u1","session_id":"s1","session_seq":null,"item_id":"B","weight":1}`,
+		`q|redis|score "weight": "lots" is not a number|{"user_id":"u1","session_id":"s1","session_seq":3,"item_id":"B","weight":"lots"}`,
+		`q|redis|score "weight": +Inf is not a finite number|{"user_id":"u1","session_id":"s1","session_seq":4,"item_id":"B","weight":null}`,
+		`q|redis|rec "rec:{user_id}": column user_id is NULL or missing|{"user_id":null,"session_id":"s1","session_seq":5,"item_id":"B","weight":1}`,
 	}
-	got := dl.rows
-	if len(got) != 5 || !slices.Equal(got[:4], want) || !strings.HasPrefix(got[4], `_dead_letter|q|redis|redis EVALSHA sess:s1: WRONGTYPE`) {
+	got := dl.Got("query", "sink", "reason", "row")
+	if len(got) != 5 || !slices.Equal(got[:4], want) || !strings.HasPrefix(got[4], `q|redis|redis EVALSHA sess:s1: WRONGTYPE`) {
 		t.Fatalf("dead letters\n%q\nwant\n%q\nand a WRONGTYPE for seq 6", got, want)
 	}
 	if st := s.Stats(); st.Acked != 1 || st.DeadLettered != 5 {
@@ -180,18 +180,18 @@ func TestCooccurWrongTypeWritesNothingAndReplays(t *testing.T) {
 	if err := c.Set(ctx, "sim:A", "not a sorted set", 0).Err(); err != nil {
 		t.Fatal(err)
 	}
-	dl := &deadLetters{}
+	var dl sinktest.DeadLetters
 	args := map[string]string{"mode": "cooccur", "key": "sess:{session_id}", "id": "{session_seq}", "member": "item_id", "score": "weight"}
-	s := newSink(t, dl.env(srv.URL()), args)
+	s := newSink(t, dl.Env(operators.Env{RedisURL: srv.URL()}), args)
 	const cols = "session_id,session_seq,item_id,weight"
 	rows := []*operators.Record{
 		row(cols, str("s1"), num(1), str("A"), num(1)),
 		row(cols, str("s1"), num(2), str("B"), num(1)), // sim:B would be written before sim:A
 	}
 	sinktest.Write(t, s, rows)
-	wantDead := []string{`_dead_letter|q|redis|redis EVALSHA sess:s1: WRONGTYPE sim:A holds the wrong kind of value; nothing written|{"session_id":"s1","session_seq":2,"item_id":"B","weight":1}`}
-	if !slices.Equal(dl.rows, wantDead) {
-		t.Fatalf("dead letters\n%q\nwant\n%q", dl.rows, wantDead)
+	wantDead := []string{`q|redis|redis EVALSHA sess:s1: WRONGTYPE sim:A holds the wrong kind of value; nothing written|{"session_id":"s1","session_seq":2,"item_id":"B","weight":1}`}
+	if dead := dl.Got("query", "sink", "reason", "row"); !slices.Equal(dead, wantDead) {
+		t.Fatalf("dead letters\n%q\nwant\n%q", dead, wantDead)
 	}
 	want := map[string]string{
 		"sim:A":        "string not a sorted set no ttl",

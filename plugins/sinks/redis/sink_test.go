@@ -7,7 +7,6 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -254,15 +253,15 @@ func TestTTLOnlyOnKeysTheSinkWrote(t *testing.T) {
 	if err := c.Set(ctx, "dau:string", "someone else's value", 0).Err(); err != nil {
 		t.Fatal(err)
 	}
-	dl := &deadLetters{}
-	s := newSink(t, dl.env(srv.URL()), map[string]string{"mode": "set", "key": "dau:{date}", "member": "mid", "ttl": "1h"})
+	var dl sinktest.DeadLetters
+	s := newSink(t, dl.Env(operators.Env{RedisURL: srv.URL()}), map[string]string{"mode": "set", "key": "dau:{date}", "member": "mid", "ttl": "1h"})
 	sinktest.Write(t, s, []*operators.Record{
 		row("date,mid", str("string"), str("m1")),
 		row("date,mid", str("2026-11-21"), str("m2")),
 	})
-	want := []string{`_dead_letter|q|redis|redis SADD dau:string: WRONGTYPE Operation against a key holding the wrong kind of value|{"date":"string","mid":"m1"}`}
-	if !slices.Equal(dl.rows, want) {
-		t.Fatalf("dead letters\n%q\nwant\n%q", dl.rows, want)
+	want := []string{`q|redis|redis SADD dau:string: WRONGTYPE Operation against a key holding the wrong kind of value|{"date":"string","mid":"m1"}`}
+	if dead := dl.Got("query", "sink", "reason", "row"); !slices.Equal(dead, want) {
+		t.Fatalf("dead letters\n%q\nwant\n%q", dead, want)
 	}
 	wantKeys := map[string]string{
 		"dau:string":     "string someone else's value no ttl",
@@ -273,23 +272,6 @@ func TestTTLOnlyOnKeysTheSinkWrote(t *testing.T) {
 	}
 }
 
-// deadLetters records what reaches the dead-letter stream.
-type deadLetters struct {
-	mu   sync.Mutex
-	rows []string
-}
-
-func (d *deadLetters) env(url string) *operators.Env {
-	return &operators.Env{RedisURL: url, Emit: func(stream string, recs []*operators.Record) error {
-		d.mu.Lock()
-		defer d.mu.Unlock()
-		for _, r := range recs {
-			d.rows = append(d.rows, stream+"|"+r.Get("query").Text()+"|"+r.Get("sink").Text()+"|"+r.Get("reason").Text()+"|"+r.Get("row").Text())
-		}
-		return nil
-	}}
-}
-
 func TestRejectedRowsReachTheDeadLetterStream(t *testing.T) {
 	srv := redistest.NewServer(t)
 	c := client(t, srv.Addr())
@@ -297,8 +279,8 @@ func TestRejectedRowsReachTheDeadLetterStream(t *testing.T) {
 	if err := c.Set(ctx, "dau:string", "not a set", 0).Err(); err != nil {
 		t.Fatal(err)
 	}
-	dl := &deadLetters{}
-	s := newSink(t, dl.env(srv.URL()), map[string]string{"mode": "set", "key": "dau:{date}", "member": "mid"})
+	var dl sinktest.DeadLetters
+	s := newSink(t, dl.Env(operators.Env{RedisURL: srv.URL()}), map[string]string{"mode": "set", "key": "dau:{date}", "member": "mid"})
 	sinktest.Write(t, s, []*operators.Record{
 		row("date,mid", str("2026-11-21"), str("m1")),
 		row("date,mid", str("string"), str("m2")),
@@ -308,13 +290,13 @@ func TestRejectedRowsReachTheDeadLetterStream(t *testing.T) {
 		row("date,mid", str("2026-11-21"), operators.RawJSON(`["m5",{"x":1}]`)),
 	})
 	want := []string{
-		`_dead_letter|q|redis|key "dau:{date}": column date is NULL or missing|{"date":null,"mid":"m3"}`,
-		`_dead_letter|q|redis|member "mid": column mid is NULL or missing|{"date":"2026-11-21","mid":null}`,
-		`_dead_letter|q|redis|member "mid": array element {"x":1} is not a string or number|{"date":"2026-11-21","mid":["m5",{"x":1}]}`,
-		`_dead_letter|q|redis|redis SADD dau:string: WRONGTYPE Operation against a key holding the wrong kind of value|{"date":"string","mid":"m2"}`,
+		`q|redis|key "dau:{date}": column date is NULL or missing|{"date":null,"mid":"m3"}`,
+		`q|redis|member "mid": column mid is NULL or missing|{"date":"2026-11-21","mid":null}`,
+		`q|redis|member "mid": array element {"x":1} is not a string or number|{"date":"2026-11-21","mid":["m5",{"x":1}]}`,
+		`q|redis|redis SADD dau:string: WRONGTYPE Operation against a key holding the wrong kind of value|{"date":"string","mid":"m2"}`,
 	}
-	if !slices.Equal(dl.rows, want) {
-		t.Fatalf("dead letters\n%q\nwant\n%q", dl.rows, want)
+	if dead := dl.Got("query", "sink", "reason", "row"); !slices.Equal(dead, want) {
+		t.Fatalf("dead letters\n%q\nwant\n%q", dead, want)
 	}
 	if got := c.SMembers(ctx, "dau:2026-11-21").Val(); !slices.Equal(sorted(got), []string{"m1", "m4"}) {
 		t.Fatalf("dau:2026-11-21 = %v", got)

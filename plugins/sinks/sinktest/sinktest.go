@@ -4,6 +4,9 @@ package sinktest
 
 import (
 	"context"
+	"fmt"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -54,4 +57,40 @@ func Poll(t testing.TB, what string, cond func() bool) {
 		}
 		time.Sleep(time.Millisecond)
 	}
+}
+
+// DeadLetters records what a sink sends to the dead-letter stream.
+type DeadLetters struct {
+	mu   sync.Mutex
+	rows []*operators.Record
+}
+
+// Env is env whose Emit records dead letters; a sink has no other stream
+// to write to, so any other is refused.
+func (d *DeadLetters) Env(env operators.Env) *operators.Env {
+	env.Emit = func(stream string, recs []*operators.Record) error {
+		if stream != operators.DeadLetterStream {
+			return fmt.Errorf("unexpected stream %q", stream)
+		}
+		d.mu.Lock()
+		d.rows = append(d.rows, recs...)
+		d.mu.Unlock()
+		return nil
+	}
+	return &env
+}
+
+// Got lists each dead letter's given fields, joined by "|".
+func (d *DeadLetters) Got(fields ...string) []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := []string{}
+	for _, r := range d.rows {
+		vals := make([]string, len(fields))
+		for i, f := range fields {
+			vals[i] = r.Get(f).Text()
+		}
+		out = append(out, strings.Join(vals, "|"))
+	}
+	return out
 }
